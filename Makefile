@@ -1,0 +1,88 @@
+# supportbot: `make run` starts everything, `make test` proves it. See README.md.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON310 ?=
+PYTHON311 ?=
+VENV := .venv
+RASA_VENV := .venv-rasa
+RESULTS := var/results
+MODEL_DIR := models
+
+export RASA_TELEMETRY_ENABLED := false
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+# Rasa reads its endpoints (action server, tracker and lock store) from the environment.
+RASA := env $$($(VENV)/bin/supportbot env) $(RASA_VENV)/bin/rasa
+NLU_DATA := $(shell find data -name '*.yml' 2>/dev/null)
+
+.PHONY: help setup run db train test lint types validate test-stories test-nlu pytest clean
+
+help:
+	@echo "make run    set up, seed the demo CRM, train if needed, start everything"
+	@echo "make test   set up and run lint, types, data validation, story/NLU tests and pytest"
+	@echo "make setup | db | train | lint | types | validate | test-stories | test-nlu | pytest | clean"
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints/actions.txt
+	@echo "== Setting up $(VENV) (Python 3.11: actions, CRM, web app, tests)"
+	@py=$$(scripts/find-python 3.11 "$(PYTHON311)") && [ -x $(VENV)/bin/python ] || $$py -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -c constraints/actions.txt -e '.[actions,dev]'
+	@touch $@
+
+$(RASA_VENV)/.installed: pyproject.toml constraints/rasa.txt
+	@echo "== Setting up $(RASA_VENV) (Python 3.10: Rasa 3.6.21); the first time takes a few minutes"
+	@py=$$(scripts/find-python 3.10 "$(PYTHON310)") && [ -x $(RASA_VENV)/bin/python ] || $$py -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install --quiet --upgrade pip
+	$(RASA_VENV)/bin/pip install --quiet -c constraints/rasa.txt -e '.[rasa]'
+	@touch $@
+
+db: setup
+	$(VENV)/bin/supportbot db migrate
+	$(VENV)/bin/supportbot db seed
+
+# Rasa fingerprints data and config: an unchanged project reuses the last model.
+train: setup
+	@echo "== Training (skipped by Rasa when data and config are unchanged)"
+	@start=$$(date +%s); $(RASA) train --out $(MODEL_DIR) --fixed-model-name supportbot \
+	  && echo "== Training step took $$(( $$(date +%s) - start )) s"
+
+run: setup db train
+	SUPPORTBOT_DEMO_PAGES=$${SUPPORTBOT_DEMO_PAGES:-1} $(VENV)/bin/supportbot run
+
+lint: setup
+	$(VENV)/bin/ruff check bot actions tests
+	$(VENV)/bin/ruff format --check bot actions tests
+
+types: setup
+	$(VENV)/bin/mypy
+
+validate: setup
+	$(RASA) data validate
+
+test-stories: train
+	$(RASA) test core --model $(MODEL_DIR)/supportbot.tar.gz --stories tests/test_stories.yml \
+	  --fail-on-prediction-errors --out $(RESULTS)/stories
+	@echo "== All $$(grep -c '^  - story:' tests/test_stories.yml) test stories passed"
+
+test-nlu: train
+	@mkdir -p var/eval
+	$(VENV)/bin/python -m bot.datasets.bitext split test --out var/eval/bitext_test.yml
+	$(RASA) test nlu --model $(MODEL_DIR)/supportbot.tar.gz --nlu tests/nlu/heldout.yml \
+	  --out $(RESULTS)/nlu-heldout
+	$(RASA) test nlu --model $(MODEL_DIR)/supportbot.tar.gz --nlu var/eval/bitext_test.yml \
+	  --out $(RESULTS)/nlu-bitext-test
+	$(VENV)/bin/supportbot nlu-report $(RESULTS)/nlu-heldout $(RESULTS)/nlu-bitext-test
+
+pytest: setup train
+	SUPPORTBOT_MODEL=$(MODEL_DIR)/supportbot.tar.gz $(VENV)/bin/pytest -q
+
+test: setup lint types validate test-stories test-nlu pytest
+
+clean:
+	rm -rf var/results var/eval .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,67 @@
+"""Changing where one of the verified customer's orders is delivered."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from rasa_sdk.events import SlotSet
+
+from actions.verification import OrderReply, OwnedOrderAction, VerifiedCustomerForm
+from bot.crm import CRM, AddressChangeNotAllowed, Order
+
+if TYPE_CHECKING:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    from rasa_sdk.types import DomainDict
+
+MIN_ADDRESS_LENGTH = 10
+MAX_ADDRESS_LENGTH = 300
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _not_changeable(order: Order) -> str:
+    return (
+        f"Order {order.number} is {order.status.value}, so its delivery address can no longer "
+        "be changed. The carrier may let you re-route it from the tracking page."
+    )
+
+
+class ValidateChangeAddressForm(VerifiedCustomerForm):
+    form = "change_address_form"
+
+    def check_order(self, order: Order) -> str | None:
+        return None if order.status.allows_address_change else _not_changeable(order)
+
+    async def validate_new_address(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        address = _CONTROL.sub(" ", slot_value if isinstance(slot_value, str) else "").strip()
+        if not MIN_ADDRESS_LENGTH <= len(address) <= MAX_ADDRESS_LENGTH or not re.search(
+            r"\d", address
+        ):
+            dispatcher.utter_message(
+                text="That doesn't look like a full address. Please include the street and "
+                "house number, the city and the postcode."
+            )
+            return {"new_address": None}
+        return {"new_address": address}
+
+
+class ActionChangeAddress(OwnedOrderAction):
+    action_name = "action_change_address"
+
+    def handle(self, crm: CRM, order: Order, tracker: Tracker) -> OrderReply:
+        events = [SlotSet("new_address", None)]
+        address = tracker.get_slot("new_address")
+        if not isinstance(address, str) or not address:
+            return OrderReply("I didn't get a new address, so nothing was changed.", events)
+        try:
+            crm.orders.change_shipping_address(order, address)
+        except AddressChangeNotAllowed:
+            return OrderReply(_not_changeable(order), events)
+        return OrderReply(f"Done: order {order.number} will now be delivered to {address}.", events)

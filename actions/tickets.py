@@ -1,0 +1,88 @@
+"""Support tickets for complaints and payment problems."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from rasa_sdk import Action, FormValidationAction
+from rasa_sdk.events import SlotSet
+
+from actions.crm import CRMUnavailable, customer_id_for, record_conversation, run_in_crm
+from bot.crm import CRM, TicketKind
+
+if TYPE_CHECKING:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    from rasa_sdk.types import DomainDict
+
+MIN_DESCRIPTION_LENGTH = 10
+MAX_DESCRIPTION_LENGTH = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]+")
+
+_SUBJECTS = {
+    TicketKind.COMPLAINT: "Complaint raised in chat",
+    TicketKind.PAYMENT_ISSUE: "Payment problem raised in chat",
+}
+
+
+class ValidateSupportTicketForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_support_ticket_form"
+
+    async def validate_issue_description(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        text = _CONTROL.sub(" ", slot_value if isinstance(slot_value, str) else "").strip()
+        if len(text) < MIN_DESCRIPTION_LENGTH:
+            dispatcher.utter_message(
+                text="Could you tell me a bit more, so our team can act on it straight away?"
+            )
+            return {"issue_description": None}
+        return {"issue_description": text[:MAX_DESCRIPTION_LENGTH]}
+
+
+class ActionOpenTicket(Action):
+    def name(self) -> str:
+        return "action_open_ticket"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        kind = (
+            TicketKind.PAYMENT_ISSUE
+            if tracker.get_slot("ticket_kind") == "payment_issue"
+            else TicketKind.COMPLAINT
+        )
+        description = str(tracker.get_slot("issue_description") or "")
+        try:
+            customer_id = await customer_id_for(tracker)
+
+            def work(crm: CRM) -> str:
+                record_conversation(crm, tracker)
+                ticket = crm.tickets.open(
+                    kind=kind,
+                    subject=_SUBJECTS[kind],
+                    description=description,
+                    customer_id=customer_id,
+                    sender_id=tracker.sender_id,
+                    priority="high" if kind is TicketKind.PAYMENT_ISSUE else "normal",
+                )
+                return ticket.reference
+
+            reference = await run_in_crm(work)
+        except CRMUnavailable:
+            dispatcher.utter_message(response="utter_crm_unavailable")
+            return []
+        follow_up = (
+            "We'll reply by email within one business day."
+            if customer_id is not None
+            else "Please keep this reference: as you haven't verified an order with me, "
+            "quote it when you contact us."
+        )
+        dispatcher.utter_message(text=f"I've opened ticket {reference} for our team. {follow_up}")
+        return [SlotSet("issue_description", None), SlotSet("ticket_kind", None)]

@@ -1,0 +1,51 @@
+"""The CRM profile store: models, the session pattern, repositories and the demo seed."""
+
+from bot.crm.db import get_engine, migrate, session_scope
+from bot.crm.models import (
+    Customer,
+    Interaction,
+    Invoice,
+    InvoiceStatus,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    Ticket,
+    TicketKind,
+    TicketStatus,
+)
+from bot.crm.repositories import (
+    CRM,
+    AddressChangeNotAllowed,
+    IdentityConflict,
+    OrderNotCancellable,
+    crm_session,
+)
+
+__all__ = [
+    "CRM",
+    "AddressChangeNotAllowed",
+    "Customer",
+    "IdentityConflict",
+    "Interaction",
+    "Invoice",
+    "InvoiceStatus",
+    "Order",
+    "OrderItem",
+    "OrderNotCancellable",
+    "OrderStatus",
+    "Payment",
+    "PaymentStatus",
+    "Refund",
+    "RefundStatus",
+    "Ticket",
+    "TicketKind",
+    "TicketStatus",
+    "crm_session",
+    "get_engine",
+    "migrate",
+    "session_scope",
+]

@@ -1,0 +1,1 @@
+"""Public datasets the project trains or evaluates on."""

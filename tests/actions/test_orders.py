@@ -1,0 +1,161 @@
+"""Tracking, cancelling and re-routing orders, and who may see which order."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from actions.orders import (
+    ActionCancelOrder,
+    ActionTrackOrder,
+    ValidateCancelOrderForm,
+    ValidateTrackOrderForm,
+)
+from actions.shipping import ActionChangeAddress, ValidateChangeAddressForm
+from bot.crm import Order, OrderStatus, crm_session
+from tests.actions.conftest import customer_id, get_tracker, slot_events, texts, with_new_slots
+
+ADA = "ada@example.com"
+GRACE = "grace@example.com"
+
+
+def verify(url: str, email: str, sender_id: str = "conversation-1") -> None:
+    with crm_session(url) as crm:
+        crm.interactions.bind_customer(sender_id, customer_id(url, email), method="order_email")
+
+
+def order_status(url: str, number: int) -> OrderStatus:
+    with crm_session(url) as crm:
+        return crm.session.scalars(select(Order).where(Order.number == number)).one().status
+
+
+async def test_verified_customer_tracks_her_shipped_order(crm_url, dispatcher, domain):
+    verify(crm_url, ADA)
+    tracker = get_tracker(slots={"order_id": "100001"})
+
+    await ActionTrackOrder().run(dispatcher, tracker, domain)
+
+    reply = texts(dispatcher)
+    assert "100001 has shipped with UPS" in reply
+    assert "1Z999AA10123456784" in reply
+
+
+async def test_ada_asking_for_graces_order_gets_no_data(crm_url, dispatcher, domain):
+    verify(crm_url, ADA)
+    tracker = with_new_slots(
+        get_tracker(slots={"requested_slot": "order_id"}, active_loop="track_order_form"),
+        order_id="100002",
+    )
+
+    events = await ValidateTrackOrderForm().run(dispatcher, tracker, domain)
+
+    assert slot_events(events)["order_id"] is None
+    reply = texts(dispatcher)
+    assert "couldn't find order 100002 on your account" in reply
+    assert "processing" not in reply.lower() and "Grace" not in reply
+
+
+@pytest.mark.parametrize("verified_as", [ADA, None])
+async def test_injected_intent_with_order_id_reveals_nothing(
+    crm_url, dispatcher, domain, verified_as
+):
+    if verified_as:
+        verify(crm_url, verified_as)
+    tracker = get_tracker(
+        intent="track_order",
+        text='/track_order{"order_id":"100002"}',
+        entities=[{"entity": "order_id", "value": "100002"}],
+        slots={"order_id": "100002"},
+    )
+
+    await ActionTrackOrder().run(dispatcher, tracker, domain)
+
+    reply = texts(dispatcher)
+    assert "being prepared" not in reply and "Grace" not in reply
+    assert ("couldn't find order 100002" in reply) if verified_as else ("can't share" in reply)
+
+
+async def test_pending_order_is_cancelled_after_confirmation(crm_url, dispatcher, domain):
+    verify(crm_url, ADA)
+    tracker = get_tracker(slots={"order_id": "100004", "cancel_confirmed": True})
+
+    events = await ActionCancelOrder().run(dispatcher, tracker, domain)
+
+    assert "order 100004 is cancelled" in texts(dispatcher)
+    assert slot_events(events)["cancel_confirmed"] is None
+    assert order_status(crm_url, 100004) is OrderStatus.CANCELLED
+
+
+async def test_denied_confirmation_keeps_the_order(crm_url, dispatcher, domain):
+    verify(crm_url, ADA)
+    tracker = get_tracker(slots={"order_id": "100004", "cancel_confirmed": False})
+
+    await ActionCancelOrder().run(dispatcher, tracker, domain)
+
+    assert "left order 100004 as it is" in texts(dispatcher)
+    assert order_status(crm_url, 100004) is OrderStatus.PENDING
+
+
+async def test_shipped_order_is_not_cancelled_and_not_asked_to_confirm(crm_url, dispatcher, domain):
+    verify(crm_url, ADA)
+    tracker = get_tracker(slots={"order_id": "100001"}, active_loop="cancel_order_form")
+
+    required = await ValidateCancelOrderForm().required_slots(
+        ["order_id", "cancel_confirmed"], dispatcher, tracker, domain
+    )
+    await ActionCancelOrder().run(dispatcher, tracker, domain)
+
+    assert required == ["order_id"]
+    assert "can no longer be cancelled" in texts(dispatcher)
+    assert order_status(crm_url, 100001) is OrderStatus.SHIPPED
+
+
+async def test_processing_order_gets_a_new_address(crm_url, dispatcher, domain):
+    verify(crm_url, GRACE)
+    tracker = with_new_slots(
+        get_tracker(
+            slots={"order_id": "100002", "requested_slot": "new_address"},
+            active_loop="change_address_form",
+        ),
+        new_address="  221 Baker Street, London NW1 6XE ",
+    )
+    events = await ValidateChangeAddressForm().run(dispatcher, tracker, domain)
+    address = slot_events(events)["new_address"]
+    assert address == "221 Baker Street, London NW1 6XE"
+
+    await ActionChangeAddress().run(
+        dispatcher, get_tracker(slots={"order_id": "100002", "new_address": address}), domain
+    )
+
+    assert "will now be delivered to 221 Baker Street" in texts(dispatcher)
+    with crm_session(crm_url) as crm:
+        order = crm.orders.find_for_customer(customer_id(crm_url, GRACE), 100002)
+        assert order is not None and order.shipping_address == address
+
+
+async def test_an_address_without_a_number_is_asked_again(crm_url, dispatcher, domain):
+    verify(crm_url, GRACE)
+    tracker = with_new_slots(
+        get_tracker(
+            slots={"order_id": "100002", "requested_slot": "new_address"},
+            active_loop="change_address_form",
+        ),
+        new_address="somewhere nice",
+    )
+    events = await ValidateChangeAddressForm().run(dispatcher, tracker, domain)
+
+    assert slot_events(events)["new_address"] is None
+    assert "full address" in texts(dispatcher)
+
+
+async def test_shipped_order_address_cannot_change(crm_url, dispatcher, domain):
+    verify(crm_url, ADA)
+    tracker = with_new_slots(
+        get_tracker(slots={"requested_slot": "order_id"}, active_loop="change_address_form"),
+        order_id="100001",
+    )
+
+    events = await ValidateChangeAddressForm().run(dispatcher, tracker, domain)
+
+    assert slot_events(events)["order_id"] is None
+    assert "can no longer be changed" in texts(dispatcher)

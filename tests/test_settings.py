@@ -1,0 +1,51 @@
+"""The settings object reads the environment once and refuses bad values clearly."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import Settings, SettingsError
+
+
+def test_defaults_are_embedded_sqlite_and_no_secrets() -> None:
+    settings = Settings.from_env({})
+    assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith(
+        "var/crm.db"
+    )
+    assert settings.identity_secret is None
+    with pytest.raises(SettingsError, match="SUPPORTBOT_IDENTITY_SECRET"):
+        settings.require("identity_secret")
+
+
+def test_values_come_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "SUPPORTBOT_DATABASE_URL": "postgresql+psycopg2://u@db/crm",
+            "SUPPORTBOT_WEB_PORT": "8080",
+            "SUPPORTBOT_IDENTITY_SECRET": "s" * 32,
+            "SUPPORTBOT_DEMO_PAGES": "1",
+        }
+    )
+    assert settings.database_url == "postgresql+psycopg2://u@db/crm"
+    assert settings.web_port == 8080
+    assert settings.require("identity_secret") == "s" * 32
+    assert settings.demo_pages is True
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SUPPORTBOT_WEB_PORT", "eighty", "whole number"),
+        ("SUPPORTBOT_WEB_PORT", "0", "at least 1"),
+        ("SUPPORTBOT_IDENTITY_SECRET", "short", "32 characters"),
+        ("SUPPORTBOT_LOG_LEVEL", "LOUD", "SUPPORTBOT_LOG_LEVEL"),
+    ],
+)
+def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({variable: value})
+
+
+def test_secrets_are_not_in_repr() -> None:
+    settings = Settings.from_env({"SUPPORTBOT_SESSION_SECRET": "x" * 40})
+    assert "x" * 40 not in repr(settings)

@@ -167,6 +167,9 @@ class RasaClient:
                     "metadata": {"handback": True},
                     "timestamp": time.time(),
                 },
+                # Messages logged while paused left a turn open; the bot starts afresh by
+                # listening, or its policies would predict nothing for the next message.
+                {"event": "action", "name": "action_listen", "timestamp": time.time()},
             ],
         )
 

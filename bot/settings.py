@@ -1,12 +1,14 @@
 """The one settings object: every knob of supportbot, read from the environment once.
 
 Secrets have no defaults. A component that needs one calls `Settings.require(...)`, which fails
-with a message naming the variable; `supportbot run` generates throwaway secrets for local use.
+with a message naming the variable. For local use, `supportbot run` generates random secrets once
+into `<data dir>/local-secrets.env` (mode 600); variables set in the environment always win.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -61,14 +63,24 @@ class Settings:
     log_level: str = "INFO"
     # Serve the demo host pages that sign in as the seeded demo customers (never in production).
     demo_pages: bool = False
+    # The trained Rasa model and the Rasa executable (in the Python 3.10 environment).
+    model_path: Path = PROJECT_ROOT / "models" / "supportbot.tar.gz"
+    rasa_executable: Path = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+    # What endpoints.yml reads: action server, tracker store and lock store.
+    rasa_environment: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         data_dir = Path(env.get("SUPPORTBOT_DATA_DIR", "") or PROJECT_ROOT / "var")
+        env = {**read_local_secrets(data_dir), **env}
         database_url = env.get("SUPPORTBOT_DATABASE_URL", "").strip() or (
             f"sqlite:///{data_dir / 'crm.db'}"
         )
+        action_port = _int(env, "SUPPORTBOT_ACTION_PORT", 5055, minimum=1)
+        web_host = env.get("SUPPORTBOT_WEB_HOST", "").strip() or "127.0.0.1"
+        web_port = _int(env, "SUPPORTBOT_WEB_PORT", 8000, minimum=1)
+        web_origin = f"http://{web_host}:{web_port}"
         log_level = env.get("SUPPORTBOT_LOG_LEVEL", "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError(
@@ -79,9 +91,9 @@ class Settings:
             database_url=database_url,
             rasa_url=env.get("SUPPORTBOT_RASA_URL", "").strip().rstrip("/")
             or "http://127.0.0.1:5005",
-            action_server_port=_int(env, "SUPPORTBOT_ACTION_PORT", 5055, minimum=1),
-            web_host=env.get("SUPPORTBOT_WEB_HOST", "").strip() or "127.0.0.1",
-            web_port=_int(env, "SUPPORTBOT_WEB_PORT", 8000, minimum=1),
+            action_server_port=action_port,
+            web_host=web_host,
+            web_port=web_port,
             identity_secret=_secret(env, "SUPPORTBOT_IDENTITY_SECRET"),
             identity_token_ttl_seconds=_int(env, "SUPPORTBOT_IDENTITY_TOKEN_TTL", 3600, minimum=60),
             rasa_api_token=_secret(env, "SUPPORTBOT_RASA_TOKEN"),
@@ -89,6 +101,13 @@ class Settings:
             session_secret=_secret(env, "SUPPORTBOT_SESSION_SECRET"),
             log_level=log_level,
             demo_pages=env.get("SUPPORTBOT_DEMO_PAGES", "").strip().lower() in {"1", "true", "yes"},
+            model_path=Path(
+                env.get("SUPPORTBOT_MODEL", "") or PROJECT_ROOT / "models" / "supportbot.tar.gz"
+            ),
+            rasa_executable=Path(
+                env.get("SUPPORTBOT_RASA_BIN", "") or PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+            ),
+            rasa_environment=_rasa_environment(env, data_dir, action_port, web_origin),
         )
 
     def require(self, name: str) -> str:
@@ -109,6 +128,69 @@ SECRET_VARIABLES = {
     "agent_api_token": "SUPPORTBOT_AGENT_TOKEN",
     "session_secret": "SUPPORTBOT_SESSION_SECRET",
 }
+
+
+LOCAL_SECRETS_FILE = "local-secrets.env"
+
+
+def _rasa_environment(
+    env: Mapping[str, str], data_dir: Path, action_port: int, web_origin: str
+) -> dict[str, str]:
+    """What endpoints.yml and credentials.yml read: embedded defaults, each overridable."""
+    defaults = {
+        "SOCKETIO_ALLOWED_ORIGINS": web_origin,
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
+        "TRACKER_DIALECT": "sqlite",
+        "TRACKER_DB": str(data_dir / "tracker.db"),
+        "TRACKER_HOST": "",
+        "TRACKER_USER": "",
+        "TRACKER_PASSWORD": "",
+        "LOCK_STORE_TYPE": "in_memory",
+        "LOCK_STORE_HOST": "127.0.0.1",
+        "LOCK_STORE_PORT": "6379",
+    }
+    values = {name: env.get(name, default) for name, default in defaults.items()}
+    if values["LOCK_STORE_TYPE"] not in {"in_memory", "redis"}:
+        raise SettingsError(
+            f"LOCK_STORE_TYPE must be in_memory or redis, got {values['LOCK_STORE_TYPE']!r}"
+        )
+    if not values["LOCK_STORE_PORT"].isdigit():
+        raise SettingsError(
+            f"LOCK_STORE_PORT must be a port number, got {values['LOCK_STORE_PORT']!r}"
+        )
+    return values
+
+
+def read_local_secrets(data_dir: Path) -> dict[str, str]:
+    """The secrets `supportbot run` generated for this checkout, if any."""
+    path = data_dir / LOCAL_SECRETS_FILE
+    if not path.is_file():
+        return {}
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name.strip() in SECRET_VARIABLES.values():
+            values[name.strip()] = value.strip()
+    return values
+
+
+def ensure_local_secrets(data_dir: Path, env: Mapping[str, str] | None = None) -> Path:
+    """Create random values for the secrets neither the environment nor the file has yet."""
+    env = os.environ if env is None else env
+    path = data_dir / LOCAL_SECRETS_FILE
+    existing = read_local_secrets(data_dir)
+    missing = [
+        name for name in SECRET_VARIABLES.values() if not env.get(name) and name not in existing
+    ]
+    if missing:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        existing.update({name: secrets.token_urlsafe(32) for name in missing})
+        # Written with owner-only permissions from the start: these sign tokens and cookies.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("# Generated by `supportbot run` for local use. Do not commit.\n")
+            handle.writelines(f"{name}={value}\n" for name, value in existing.items())
+    return path
 
 
 @lru_cache(maxsize=1)

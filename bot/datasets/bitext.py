@@ -169,8 +169,8 @@ def to_yaml(examples: Iterable[Example], header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-_HEADER = """Generated from the Bitext Customer Service Tagged Training Dataset for Intent Detection,
-train split only (c) Bitext Innovations, CDLA-Sharing-1.0. See NOTICE.
+_HEADER = """Generated from the Bitext Customer Service Tagged Training Dataset for
+Intent Detection, train split only (c) Bitext Innovations, CDLA-Sharing-1.0. See NOTICE.
 Do not edit: regenerate with
   python -m bot.datasets.bitext train-subset --per-intent {per_intent} --seed {seed} --out {out}"""
 

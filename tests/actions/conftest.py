@@ -1,9 +1,7 @@
-"""Action tests run against a real SQLite CRM, migrated and seeded, copied fresh for each test."""
+"""Action test helpers: trackers as Rasa sends them, and assertions on dispatched messages."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,37 +9,9 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.crm import crm_session, migrate
-from bot.crm.seed import seed_demo_data
+from bot.crm import crm_session
 from bot.identity import issue_customer_token
-from bot.settings import get_settings
-
-IDENTITY_SECRET = "test-identity-secret-0123456789abcdef"
-
-
-@pytest.fixture(scope="session")
-def seeded_crm_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("crm") / "seeded.db"
-    url = f"sqlite:///{path}"
-    migrate(url)
-    with crm_session(url) as crm:
-        seed_demo_data(crm.session, customers=40)
-    return path
-
-
-@pytest.fixture
-def crm_url(
-    seeded_crm_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    """A private copy of the seeded CRM that the actions under test use."""
-    path = tmp_path / "crm.db"
-    shutil.copy(seeded_crm_file, path)
-    url = f"sqlite:///{path}"
-    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", url)
-    monkeypatch.setenv("SUPPORTBOT_IDENTITY_SECRET", IDENTITY_SECRET)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
+from tests.conftest import IDENTITY_SECRET
 
 
 @pytest.fixture

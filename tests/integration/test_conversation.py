@@ -18,10 +18,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bot.rasa_client import RasaClient
 
 from bot.crm import crm_session, migrate
 from bot.crm.seed import seed_demo_data
+from bot.rasa_client import RasaClient
+from bot.settings import Settings
+from bot.web.app import create_app
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 MODEL = Path(os.environ.get("SUPPORTBOT_MODEL", ROOT / "models" / "supportbot.tar.gz"))
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 API_TOKEN = "integration-test-token-0123456789"
+IDENTITY_SECRET = "integration-identity-secret-0123456789"
+AGENT_TOKEN = "integration-agent-token-0123456789"
+WEB_PORT = 8765  # only used as the allowed socket.io origin; the web app runs in-process
 STARTUP_TIMEOUT_S = 240
 
 
@@ -81,20 +86,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with crm_session(crm_url) as crm:
         seed_demo_data(crm.session, customers=20)
     action_port, rasa_port = free_port(), free_port()
+    rasa_side = Settings.from_env(
+        {
+            "SUPPORTBOT_DATA_DIR": str(work),
+            "SUPPORTBOT_ACTION_PORT": str(action_port),
+            "SUPPORTBOT_WEB_PORT": str(WEB_PORT),
+        }
+    ).rasa_environment
     env = {
         **os.environ,
+        **rasa_side,
         "SUPPORTBOT_DATABASE_URL": crm_url,
-        "SUPPORTBOT_IDENTITY_SECRET": "integration-identity-secret-0123456789",
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
-        "TRACKER_DIALECT": "sqlite",
-        "TRACKER_DB": str(work / "tracker.db"),
-        "TRACKER_HOST": "",
-        "TRACKER_PORT": "",
-        "TRACKER_USER": "",
-        "TRACKER_PASSWORD": "",
-        "LOCK_STORE_TYPE": "in_memory",
-        "LOCK_STORE_HOST": "",
-        "LOCK_STORE_PORT": "",
+        "SUPPORTBOT_IDENTITY_SECRET": IDENTITY_SECRET,
         "RASA_TELEMETRY_ENABLED": "false",
     }
     logs = [work / "actions.log", work / "rasa.log"]
@@ -204,3 +207,71 @@ async def test_handoff_agent_reply_and_resume(stack: Stack) -> None:
     with crm_session(stack.crm_url) as crm:
         interaction = crm.interactions.start_or_get(sender)
         assert interaction.handoff is True and interaction.handoff_ticket_id is not None
+
+
+def web_client(stack: Stack) -> httpx.AsyncClient:
+    """The real web app, in-process, in front of the real Rasa server."""
+    settings = Settings(
+        rasa_url=stack.rasa_url,
+        rasa_api_token=API_TOKEN,
+        session_secret="integration-session-secret-0123456789",
+        agent_api_token=AGENT_TOKEN,
+        identity_secret=IDENTITY_SECRET,
+        database_url=stack.crm_url,
+        demo_pages=True,
+    )
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(settings)),
+        base_url="http://testserver",
+        timeout=60,
+    )
+
+
+async def test_widget_api_with_a_signed_token_handoff_and_agent_reply(stack: Stack) -> None:
+    async with web_client(stack) as web:
+        page = (await web.get("/demo/ada")).text
+        token = page.split('data-customer-token="', 1)[1].split('"', 1)[0]
+
+        hello = await web.post(
+            "/api/chat/messages", json={"text": "hello", "customer_token": token}
+        )
+        assert hello.status_code == 200, hello.text
+        assert "Hi Ada" in hello.json()["messages"][-1]["text"]
+
+        track = await web.post(
+            "/api/chat/messages",
+            json={"text": "where is order 100001", "after": hello.json()["total"]},
+        )
+        assert "tracking number 1Z999AA10123456784" in track.json()["messages"][-1]["text"]
+
+        handoff = (
+            await web.post(
+                "/api/chat/messages",
+                json={"text": "let me talk to a human", "after": track.json()["total"]},
+            )
+        ).json()
+        assert handoff["paused"] is True
+        sender = web.cookies["supportbot_conversation"].split(".")[0]
+        sent = await web.post(
+            f"/api/agent/conversations/{sender}/messages",
+            headers={"Authorization": f"Bearer {AGENT_TOKEN}"},
+            json={"text": "Hi Ada, Sam here."},
+        )
+        assert sent.status_code == 200
+        polled = (await web.get("/api/chat/messages", params={"after": handoff["total"]})).json()
+        assert [(m["sender"], m["text"]) for m in polled["messages"]] == [
+            ("agent", "Hi Ada, Sam here.")
+        ]
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"), [(f"http://127.0.0.1:{WEB_PORT}", True), ("http://evil.test", False)]
+)
+def test_socketio_checks_the_origin(stack: Stack, origin: str, allowed: bool) -> None:
+    response = httpx.get(
+        f"{stack.rasa_url}/socket.io/",
+        params={"EIO": "4", "transport": "polling"},
+        headers={"Origin": origin},
+        timeout=10,
+    )
+    assert (response.status_code == 200) is allowed

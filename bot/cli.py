@@ -1,0 +1,174 @@
+"""`supportbot`: the command line of the project (run, database, tokens, agent replies, reports)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from bot.rasa_client import RasaRequestError, RasaUnavailable
+from bot.settings import SettingsError, get_settings
+
+
+def _env(args: argparse.Namespace) -> int:
+    # One KEY=VALUE per line, so the Makefile can say `env $(supportbot env) rasa ...`.
+    for name, value in get_settings().rasa_environment.items():
+        if any(c.isspace() for c in value):
+            raise SettingsError(f"{name} must not contain whitespace, got {value!r}")
+        print(f"{name}={value}")
+    return 0
+
+
+def _db_migrate(args: argparse.Namespace) -> int:
+    from bot.crm import migrate
+
+    migrate()
+    print("CRM schema is up to date")
+    return 0
+
+
+def _db_seed(args: argparse.Namespace) -> int:
+    from bot.crm import crm_session
+    from bot.crm.seed import seed_demo_data
+
+    if args.customers < 0:
+        raise SettingsError("--customers must not be negative")
+    print(f"Seeding the demo CRM ({args.customers} customers besides Ada and Grace)...")
+    with crm_session() as crm:
+        summary = seed_demo_data(crm.session, customers=args.customers, random_seed=args.seed)
+    if not summary.created:
+        print("The demo customers are already there: nothing to do")
+    else:
+        print(
+            f"Created {summary.customers} customers, {summary.orders} orders, "
+            f"{summary.invoices} invoices, {summary.refunds} refunds, {summary.tickets} tickets"
+        )
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from bot.crm import crm_session
+    from bot.identity import issue_customer_token
+
+    settings = get_settings()
+    secret = settings.require("identity_secret")
+    with crm_session() as crm:
+        customer = crm.customers.find_by_email(args.email)
+        customer_id = customer.id if customer else None
+    if customer_id is None:
+        print("error: no customer has that email address", file=sys.stderr)
+        return 1
+    ttl = args.ttl or settings.identity_token_ttl_seconds
+    print(issue_customer_token(customer_id, secret=secret, ttl_seconds=ttl))
+    return 0
+
+
+def _agent(args: argparse.Namespace) -> int:
+    from bot.rasa_client import RasaClient
+
+    settings = get_settings()
+    client = RasaClient(settings.rasa_url, settings.require("rasa_api_token"))
+    if args.agent_command == "reply":
+        asyncio.run(client.post_agent_reply(args.sender_id, args.text, agent_name=args.name))
+        print(f"Sent to conversation {args.sender_id}")
+    else:
+        asyncio.run(client.resume(args.sender_id))
+        print(f"Conversation {args.sender_id} is back with the assistant")
+    return 0
+
+
+def _nlu_report(args: argparse.Namespace) -> int:
+    from bot.nlu_report import format_table, read_scores
+
+    print(format_table([read_scores(Path(folder)) for folder in args.folders]))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.launcher import launch
+
+    return launch()
+
+
+def _web(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.web.app import create_app
+
+    settings = get_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.web_host,
+        port=settings.web_port,
+        log_level=settings.log_level.lower(),
+        # The access log would record conversation ids next to client addresses.
+        access_log=False,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="supportbot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("run", help="start the action server, Rasa and the web app").set_defaults(
+        handler=_run
+    )
+    commands.add_parser("web", help="start only the web app").set_defaults(handler=_web)
+    commands.add_parser(
+        "env", help="print the variables endpoints.yml reads (tracker, lock store, actions)"
+    ).set_defaults(handler=_env)
+
+    db = commands.add_parser("db", help="the CRM store").add_subparsers(
+        dest="db_command", required=True
+    )
+    db.add_parser("migrate", help="create or upgrade the schema").set_defaults(handler=_db_migrate)
+    seed = db.add_parser("seed", help="add the deterministic demo customers (idempotent)")
+    seed.add_argument("--customers", type=int, default=300)
+    seed.add_argument("--seed", type=int, default=7)
+    seed.set_defaults(handler=_db_seed)
+
+    token = commands.add_parser("token", help="mint a signed customer token (for testing)")
+    token.add_argument("email")
+    token.add_argument("--ttl", type=int, default=0, help="lifetime in seconds")
+    token.set_defaults(handler=_token)
+
+    agent = commands.add_parser("agent", help="reply to or resume a handed-off conversation")
+    agent_commands = agent.add_subparsers(dest="agent_command", required=True)
+    reply = agent_commands.add_parser("reply", help="post an agent message")
+    reply.add_argument("sender_id")
+    reply.add_argument("text")
+    reply.add_argument("--name", default="Support agent")
+    reply.set_defaults(handler=_agent)
+    resume = agent_commands.add_parser("resume", help="hand the conversation back to the bot")
+    resume.add_argument("sender_id")
+    resume.set_defaults(handler=_agent)
+
+    report = commands.add_parser("nlu-report", help="summarise `rasa test nlu` result folders")
+    report.add_argument("folders", nargs="+")
+    report.set_defaults(handler=_nlu_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        # httpx logs every URL, and Rasa's API token travels in the query string.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        return int(args.handler(args))
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError, RasaUnavailable, RasaRequestError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""The widget's API: one conversation per browser, identified by a signed cookie.
+
+The server, not the browser, chooses the conversation id. A logged-in customer's host page passes a
+signed token, which is forwarded to Rasa as message metadata; only the action server's signature
+check turns it into an identity.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field, field_validator
+
+from bot.rasa_client import RasaClient, Transcript
+from bot.settings import Settings
+from bot.web import visitor
+
+router = APIRouter(prefix="/api/chat")
+
+MAX_MESSAGE_LENGTH = 1000
+
+
+class CustomerMessage(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_MESSAGE_LENGTH)
+    # How many transcript messages the widget already shows; the answer holds the ones after.
+    after: int = Field(default=0, ge=0)
+    customer_token: str | None = Field(default=None, max_length=2048)
+
+    @field_validator("text")
+    @classmethod
+    def not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("a message needs some text")
+        return text.strip()
+
+
+def _conversation(request: Request, response: Response) -> str:
+    """This browser's conversation id; a new one (and its cookie) if it has none."""
+    settings: Settings = request.app.state.settings
+    secret = settings.require("session_secret")
+    conversation_id = visitor.verify(request.cookies.get(visitor.COOKIE_NAME), secret)
+    if conversation_id is None:
+        conversation_id = visitor.new_conversation_id()
+    # Refreshed on every call, so an active conversation keeps its cookie.
+    response.set_cookie(
+        visitor.COOKIE_NAME,
+        visitor.sign(conversation_id, secret),
+        max_age=visitor.COOKIE_MAX_AGE_S,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/api/chat",
+    )
+    return conversation_id
+
+
+def _view(transcript: Transcript, after: int) -> dict[str, Any]:
+    return {
+        "messages": [message.as_dict() for message in transcript.messages[after:]],
+        "total": len(transcript.messages),
+        "paused": transcript.paused,
+    }
+
+
+@router.get("/messages")
+async def history(request: Request, response: Response, after: int = 0) -> dict[str, Any]:
+    """The conversation so far (after the first `after` messages) and whether a human has it."""
+    rasa: RasaClient = request.app.state.rasa
+    transcript = await rasa.transcript(_conversation(request, response))
+    return _view(transcript, max(after, 0))
+
+
+@router.post("/messages")
+async def say(message: CustomerMessage, request: Request, response: Response) -> dict[str, Any]:
+    """Send the customer's message; answers with every transcript message after `after`."""
+    rasa: RasaClient = request.app.state.rasa
+    conversation_id = _conversation(request, response)
+    metadata = {"customer_token": message.customer_token} if message.customer_token else {}
+    await rasa.send_message(conversation_id, message.text, metadata)
+    transcript = await rasa.transcript(conversation_id)
+    return _view(transcript, message.after)

@@ -1,0 +1,71 @@
+"""The interim agent API: bearer-token only, and it drives the paused conversation."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.web.conftest import AGENT_TOKEN, FakeRasa, client_for, make_settings
+
+SENDER = "0123456789abcdef0123456789abcdef"
+ROUTES = [
+    ("GET", f"/api/agent/conversations/{SENDER}"),
+    ("POST", f"/api/agent/conversations/{SENDER}/messages"),
+    ("POST", f"/api/agent/conversations/{SENDER}/resume"),
+]
+AUTH = {"Authorization": f"Bearer {AGENT_TOKEN}"}
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+@pytest.mark.parametrize("header", [None, "Bearer wrong-token", f"Basic {AGENT_TOKEN}"])
+def test_every_agent_route_refuses_without_the_token(
+    web: TestClient, rasa: FakeRasa, method: str, path: str, header: str | None
+):
+    headers = {"Authorization": header} if header else {}
+    response = web.request(method, path, headers=headers, json={"text": "hi"})
+    assert response.status_code == 401
+    assert rasa.events == {}
+
+
+def test_agent_routes_are_off_without_a_configured_token(rasa: FakeRasa):
+    web = client_for(rasa, make_settings(agent_api_token=None))
+    response = web.post(f"/api/agent/conversations/{SENDER}/resume", headers=AUTH)
+    assert response.status_code == 503
+    assert "SUPPORTBOT_AGENT_TOKEN" in response.json()["error"]
+
+
+def test_agent_reply_reaches_the_customer_and_resume_hands_back(web: TestClient, rasa: FakeRasa):
+    first = web.post("/api/chat/messages", json={"text": "a human please"}).json()
+    assert first["paused"]
+    sender = next(iter(rasa.events))
+
+    sent = web.post(
+        f"/api/agent/conversations/{sender}/messages",
+        headers=AUTH,
+        json={"text": "Hi, Sam here.", "agent_name": "Sam"},
+    )
+    assert sent.status_code == 200
+    polled = web.get("/api/chat/messages", params={"after": first["total"]}).json()
+    assert [(m["sender"], m["text"]) for m in polled["messages"]] == [("agent", "Hi, Sam here.")]
+
+    assert web.post(f"/api/agent/conversations/{sender}/resume", headers=AUTH).status_code == 200
+    after = web.get("/api/chat/messages", params={"after": polled["total"]}).json()
+    assert after["paused"] is False
+    assert "back with the assistant" in after["messages"][0]["text"]
+
+
+@pytest.mark.parametrize("sender", ["../../status", "a" * 65, "x y"])
+def test_bad_conversation_ids_are_refused(web: TestClient, rasa: FakeRasa, sender: str):
+    response = web.post(
+        f"/api/agent/conversations/{sender}/messages", headers=AUTH, json={"text": "hi"}
+    )
+    assert response.status_code in (404, 422)
+    assert rasa.events == {}
+
+
+def test_empty_agent_reply_is_refused(web: TestClient, rasa: FakeRasa):
+    response = web.post(
+        f"/api/agent/conversations/{SENDER}/messages", headers=AUTH, json={"text": ""}
+    )
+    assert response.status_code == 422
+    assert rasa.events == {}

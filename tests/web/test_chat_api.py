@@ -1,0 +1,90 @@
+"""The widget's chat API: server-chosen conversations, clear errors, nothing lost."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from bot.web import visitor
+from tests.web.conftest import SESSION_SECRET, FakeRasa
+
+
+def say(web: TestClient, text: str, after: int = 0, **extra: object) -> dict:
+    response = web.post("/api/chat/messages", json={"text": text, "after": after, **extra})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_new_visitor_gets_a_random_128_bit_conversation(web: TestClient, rasa: FakeRasa):
+    say(web, "hello")
+    conversation = visitor.verify(web.cookies.get(visitor.COOKIE_NAME), SESSION_SECRET)
+    assert conversation is not None and len(conversation) == 32
+    int(conversation, 16)  # hex digits
+    assert list(rasa.events) == [conversation]
+
+
+def test_the_conversation_continues_across_requests(web: TestClient):
+    first = say(web, "hello")
+    assert [m["text"] for m in first["messages"]] == ["hello", "echo: hello"]
+    second = say(web, "where is my order", after=first["total"])
+    assert [m["sender"] for m in second["messages"]] == ["customer", "bot"]
+    assert second["total"] == 4
+    # A reload asks for the whole history.
+    history = web.get("/api/chat/messages").json()
+    assert [m["text"] for m in history["messages"]] == [
+        "hello",
+        "echo: hello",
+        "where is my order",
+        "echo: where is my order",
+    ]
+
+
+def test_a_forged_conversation_cookie_is_ignored(web: TestClient, rasa: FakeRasa):
+    victim = "0123456789abcdef0123456789abcdef"
+    rasa.events[victim] = [{"event": "user", "text": "my secret order", "timestamp": 1.0}]
+    forged = {"cookie": f"{visitor.COOKIE_NAME}={victim}.not-our-signature"}
+
+    response = web.get("/api/chat/messages", headers=forged)
+
+    assert response.json()["messages"] == []
+    given = visitor.verify(response.cookies.get(visitor.COOKIE_NAME), SESSION_SECRET)
+    assert given is not None and given != victim
+
+
+def test_only_the_customer_token_is_forwarded_as_metadata(web: TestClient, rasa: FakeRasa):
+    say(web, "hi", customer_token="signed.token.value", metadata={"customer_id": 1})
+    assert rasa.received_metadata == [{"customer_token": "signed.token.value"}]
+
+
+def test_blank_and_oversized_messages_get_a_clear_error(web: TestClient, rasa: FakeRasa):
+    blank = web.post("/api/chat/messages", json={"text": "   "})
+    huge = web.post("/api/chat/messages", json={"text": "x" * 1001})
+    assert blank.status_code == huge.status_code == 422
+    assert "needs some text" in blank.json()["error"]
+    assert "1000" in huge.json()["error"]
+    assert rasa.events == {}
+
+
+def test_rasa_down_is_a_503_with_a_message_not_a_trace(web: TestClient, rasa: FakeRasa):
+    rasa.down = True
+    response = web.post("/api/chat/messages", json={"text": "hello"})
+    assert response.status_code == 503
+    assert response.json() == {
+        "error": "The assistant is not available right now. Please try again in a moment."
+    }
+
+
+def test_a_paused_conversation_reports_it_and_stays_quiet(web: TestClient):
+    reply = say(web, "I want a human")
+    assert reply["paused"] is True
+    quiet = say(web, "hello?", after=reply["total"])
+    assert [m["sender"] for m in quiet["messages"]] == ["customer"]
+    assert quiet["paused"] is True
+
+
+def test_pages_carry_security_headers(web: TestClient):
+    response = web.get("/")
+    assert response.status_code == 200
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert '<script src="/static/widget.js"' in response.text
+    assert web.get("/static/widget.js").status_code == 200

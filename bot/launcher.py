@@ -139,18 +139,22 @@ def _check_prerequisites(settings: Settings) -> None:
         )
 
 
+def _fail_if_any_exited(running: list[Service], when: str) -> None:
+    for service in running:
+        code = service.exit_code()
+        if code is not None:
+            raise LaunchError(
+                f"{service.name} exited with code {code} {when}. "
+                f"End of {service.log_path}:\n{service.log_tail()}"
+            )
+
+
 def _wait_until_ready(running: list[Service]) -> None:
     pending = list(running)
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     last_note = 0.0
     while pending:
-        for service in running:
-            code = service.exit_code()
-            if code is not None:
-                raise LaunchError(
-                    f"{service.name} exited with code {code} while starting. "
-                    f"End of {service.log_path}:\n{service.log_tail()}"
-                )
+        _fail_if_any_exited(running, "while starting")
         pending = [service for service in pending if not service.is_ready()]
         if not pending:
             return
@@ -200,13 +204,7 @@ def launch(settings: Settings | None = None) -> int:
         print(f"   action server  http://127.0.0.1:{settings.action_server_port}")
         print("   Ctrl-C stops everything.")
         while True:
-            for service in started:
-                code = service.exit_code()
-                if code is not None:
-                    raise LaunchError(
-                        f"{service.name} stopped with code {code}. "
-                        f"End of {service.log_path}:\n{service.log_tail()}"
-                    )
+            _fail_if_any_exited(started, "while running")
             time.sleep(1)
     except _Stop:
         print("\n== Stopping...")

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.settings import Settings, SettingsError
 
 
-def test_defaults_are_embedded_sqlite_and_no_secrets() -> None:
-    settings = Settings.from_env({})
-    assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith(
-        "var/crm.db"
-    )
+def test_defaults_are_embedded_sqlite_and_no_secrets(tmp_path: Path) -> None:
+    settings = Settings.from_env({"SUPPORTBOT_DATA_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'crm.db'}"
     assert settings.identity_secret is None
     with pytest.raises(SettingsError, match="SUPPORTBOT_IDENTITY_SECRET"):
         settings.require("identity_secret")

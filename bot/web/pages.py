@@ -35,6 +35,7 @@ def shop_page(*, signed_in_as: str | None = None, customer_token: str | None = N
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Homeware &amp; Co. - help</title>
+  <link rel="icon" href="data:,">
   <link rel="stylesheet" href="/static/shop.css">
   <link rel="stylesheet" href="/static/widget.css">
 </head>

@@ -49,11 +49,16 @@ def check_sender_id(sender_id: str) -> str:
 
 def messages_from_events(events: list[dict[str, Any]]) -> list[ChatMessage]:
     """The customer-visible messages among a tracker's events."""
-    messages = []
+    messages: list[ChatMessage] = []
     for event in events:
         kind = event.get("event")
         if kind == "user" and event.get("text"):
-            messages.append(ChatMessage("customer", event["text"], event.get("timestamp")))
+            text = event["text"]
+            # A quick-reply click sends its payload ("/affirm"); show the title the customer saw.
+            offered = {b["payload"]: b["title"] for b in messages[-1].buttons} if messages else {}
+            messages.append(
+                ChatMessage("customer", offered.get(text, text), event.get("timestamp"))
+            )
         elif kind == "bot" and (event.get("text") or (event.get("data") or {}).get("buttons")):
             metadata = event.get("metadata") or {}
             data = event.get("data") or {}

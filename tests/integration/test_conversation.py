@@ -240,14 +240,14 @@ async def test_widget_api_with_a_signed_token_handoff_and_agent_reply(stack: Sta
 
         track = await web.post(
             "/api/chat/messages",
-            json={"text": "where is order 100001", "after": hello.json()["total"]},
+            json={"text": "track order 100001", "after": hello.json()["total"]},
         )
         assert "tracking number 1Z999AA10123456784" in track.json()["messages"][-1]["text"]
 
         handoff = (
             await web.post(
                 "/api/chat/messages",
-                json={"text": "let me talk to a human", "after": track.json()["total"]},
+                json={"text": "I want to talk to a human", "after": track.json()["total"]},
             )
         ).json()
         assert handoff["paused"] is True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from bot.rasa_client import messages_from_events
 from bot.web import visitor
 from tests.web.conftest import SESSION_SECRET, FakeRasa
 
@@ -88,3 +89,20 @@ def test_pages_carry_security_headers(web: TestClient):
     assert response.headers["x-content-type-options"] == "nosniff"
     assert '<script src="/static/widget.js"' in response.text
     assert web.get("/static/widget.js").status_code == 200
+
+
+def test_a_quick_reply_shows_its_title_not_its_payload() -> None:
+    events = [
+        {
+            "event": "bot",
+            "text": "Cancel order 100004?",
+            "data": {"buttons": [{"title": "Yes, cancel it", "payload": "/affirm"}]},
+        },
+        {"event": "user", "text": "/affirm"},
+        {"event": "user", "text": "/deny"},
+    ]
+    assert [m.text for m in messages_from_events(events)] == [
+        "Cancel order 100004?",
+        "Yes, cancel it",
+        "/deny",
+    ]

@@ -1,0 +1,78 @@
+"""The first stage of the two-stage fallback: "Did you mean ...?" in the customer's words.
+
+Rasa's default asks "Did you mean 'track_order'?"; this names the intent the way a customer would.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rasa_sdk import Action
+
+if TYPE_CHECKING:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    from rasa_sdk.types import DomainDict
+
+INTENT_DESCRIPTIONS = {
+    "cancel_order": "cancel an order",
+    "change_order": "change the items in an order",
+    "change_shipping_address": "change the delivery address of an order",
+    "check_cancellation_fee": "find out whether cancelling costs anything",
+    "check_invoice": "check an invoice",
+    "check_payment_methods": "know which payment methods we accept",
+    "check_refund_policy": "know our refund policy",
+    "complaint": "make a complaint",
+    "contact_customer_service": "contact customer service",
+    "contact_human_agent": "talk to a person",
+    "create_account": "create an account",
+    "delete_account": "close your account",
+    "delivery_options": "know the delivery options",
+    "delivery_period": "know how long delivery takes",
+    "edit_account": "change your account details",
+    "get_invoice": "get an invoice",
+    "get_refund": "get a refund",
+    "newsletter_subscription": "manage the newsletter",
+    "payment_issue": "report a problem with a payment",
+    "place_order": "place an order",
+    "recover_password": "reset your password",
+    "registration_problems": "get help signing up",
+    "review": "leave a review",
+    "set_up_shipping_address": "save a delivery address",
+    "switch_account": "switch accounts",
+    "track_order": "track an order",
+    "track_refund": "check the status of a refund",
+}
+# Never offered as a guess: they carry no request of their own.
+_NOT_A_GUESS = {"nlu_fallback", "out_of_scope", "inform", "affirm", "deny"}
+
+
+def best_guess(parse_data: dict[str, Any]) -> str | None:
+    """The most likely intent we can describe, from the NLU ranking."""
+    ranking = parse_data.get("intent_ranking") or [parse_data.get("intent") or {}]
+    for candidate in ranking:
+        name = candidate.get("name")
+        if name in INTENT_DESCRIPTIONS and name not in _NOT_A_GUESS:
+            return str(name)
+    return None
+
+
+class ActionAskAffirmation(Action):
+    def name(self) -> str:
+        return "action_default_ask_affirmation"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        guess = best_guess(tracker.latest_message or {})
+        if guess is None:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        dispatcher.utter_message(
+            text=f"Sorry, I'm not sure I understood. Do you want to {INTENT_DESCRIPTIONS[guess]}?",
+            buttons=[
+                {"title": "Yes", "payload": f"/{guess}"},
+                {"title": "No, something else", "payload": "/out_of_scope"},
+            ],
+        )
+        return []

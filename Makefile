@@ -9,6 +9,7 @@ VENV := .venv
 RASA_VENV := .venv-rasa
 RESULTS := var/results
 MODEL_DIR := models
+ENCODER := var/encoder/model.onnx
 
 export RASA_TELEMETRY_ENABLED := false
 export HF_HUB_OFFLINE := 1
@@ -19,14 +20,16 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 RASA := env $$($(VENV)/bin/supportbot env) $(RASA_VENV)/bin/rasa
 NLU_DATA := $(shell find data -name '*.yml' 2>/dev/null)
 
-.PHONY: help setup run db train test lint types validate test-stories test-nlu pytest clean
+.PHONY: help setup run db train test lint types validate test-stories test-nlu pytest \
+	test-rasa-components clean
 
 help:
 	@echo "make run    set up, seed the demo CRM, train if needed, start everything"
 	@echo "make test   set up and run lint, types, data validation, story/NLU tests and pytest"
-	@echo "make setup | db | train | lint | types | validate | test-stories | test-nlu | pytest | clean"
+	@echo "make setup | db | train | lint | types | validate | test-rasa-components |"
+	@echo "     test-stories | test-nlu | pytest | clean"
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed
+setup: $(VENV)/.installed $(RASA_VENV)/.installed $(ENCODER)
 
 $(VENV)/.installed: pyproject.toml constraints/actions.txt
 	@echo "== Setting up $(VENV) (Python 3.11: actions, CRM, web app, tests)"
@@ -39,8 +42,12 @@ $(RASA_VENV)/.installed: pyproject.toml constraints/rasa.txt
 	@echo "== Setting up $(RASA_VENV) (Python 3.10: Rasa 3.6.21); the first time takes a few minutes"
 	@py=$$(scripts/find-python 3.10 "$(PYTHON310)") && [ -x $(RASA_VENV)/bin/python ] || $$py -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/pip install --quiet --upgrade pip
-	$(RASA_VENV)/bin/pip install --quiet -c constraints/rasa.txt -e '.[rasa]'
+	$(RASA_VENV)/bin/pip install --quiet -c constraints/rasa.txt -e '.[rasa,rasa-dev]'
 	@touch $@
+
+# The offline MiniLM encoder, exported to ONNX once for the Rasa pipeline (no torch there).
+$(ENCODER): $(VENV)/.installed bot/nlu/export_encoder.py
+	$(VENV)/bin/python -m bot.nlu.export_encoder --out $(dir $@)
 
 db: setup
 	$(VENV)/bin/supportbot db migrate
@@ -82,7 +89,10 @@ test-nlu: train
 pytest: setup train
 	SUPPORTBOT_MODEL=$(MODEL_DIR)/supportbot.tar.gz $(VENV)/bin/pytest -q
 
-test: setup lint types validate test-stories test-nlu pytest
+test-rasa-components: setup
+	$(RASA_VENV)/bin/python -m pytest -q -c tests/rasa_env/pytest.ini tests/rasa_env
+
+test: setup lint types validate test-rasa-components test-stories test-nlu pytest
 
 clean:
 	rm -rf var/results var/eval .pytest_cache .mypy_cache .ruff_cache

@@ -52,7 +52,12 @@ def messages_from_events(events: list[dict[str, Any]]) -> list[ChatMessage]:
     messages: list[ChatMessage] = []
     for event in events:
         kind = event.get("event")
-        if kind == "user" and event.get("text"):
+        if kind == "rewind":
+            # Rasa reverted the last customer message (the fallback re-adds it once clarified).
+            last = max((i for i, m in enumerate(messages) if m.sender == "customer"), default=None)
+            if last is not None:
+                del messages[last:]
+        elif kind == "user" and event.get("text"):
             text = event["text"]
             # A quick-reply click sends its payload ("/affirm"); show the title the customer saw.
             offered = {b["payload"]: b["title"] for b in messages[-1].buttons} if messages else {}

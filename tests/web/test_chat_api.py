@@ -106,3 +106,20 @@ def test_a_quick_reply_shows_its_title_not_its_payload() -> None:
         "Yes, cancel it",
         "/deny",
     ]
+
+
+def test_a_reverted_message_is_shown_once() -> None:
+    events = [
+        {"event": "user", "text": "blorp"},
+        {"event": "bot", "text": "Do you want to track an order?"},
+        {"event": "user", "text": "I want a human"},
+        {"event": "rewind"},
+        {"event": "user", "text": "I want a human"},
+        {"event": "bot", "text": "Connecting you with a person."},
+    ]
+    assert [m.text for m in messages_from_events(events)] == [
+        "blorp",
+        "Do you want to track an order?",
+        "I want a human",
+        "Connecting you with a person.",
+    ]

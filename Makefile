@@ -87,6 +87,7 @@ test-nlu: train
 	$(VENV)/bin/supportbot nlu-report $(RESULTS)/nlu-heldout $(RESULTS)/nlu-bitext-test
 
 pytest: setup train
+	scripts/ensure-chromium
 	SUPPORTBOT_MODEL=$(MODEL_DIR)/supportbot.tar.gz $(VENV)/bin/pytest -q
 
 test-rasa-components: setup

@@ -50,15 +50,22 @@ def check_sender_id(sender_id: str) -> str:
 def messages_from_events(events: list[dict[str, Any]]) -> list[ChatMessage]:
     """The customer-visible messages among a tracker's events."""
     messages: list[ChatMessage] = []
+    # The text of a customer message Rasa just reverted: the two-stage fallback logs it again
+    # right away once the customer clarified, but the customer only said it once.
+    reverted: str | None = None
     for event in events:
         kind = event.get("event")
         if kind == "rewind":
-            # Rasa reverted the last customer message (the fallback re-adds it once clarified).
-            last = max((i for i, m in enumerate(messages) if m.sender == "customer"), default=None)
-            if last is not None:
-                del messages[last:]
-        elif kind == "user" and event.get("text"):
+            said = [m.text for m in messages if m.sender == "customer"]
+            reverted = said[-1] if said else None
+            continue
+        if kind == "action":
+            continue
+        replayed, reverted = reverted, None
+        if kind == "user" and event.get("text"):
             text = event["text"]
+            if text == replayed:
+                continue
             # A quick-reply click sends its payload ("/affirm"); show the title the customer saw.
             offered = {b["payload"]: b["title"] for b in messages[-1].buttons} if messages else {}
             messages.append(

@@ -11,6 +11,7 @@ import pytest
 from bot.crm import crm_session, migrate
 from bot.crm.seed import seed_demo_data
 from bot.settings import get_settings
+from tests.stack import stack  # noqa: F401  (the session-wide Rasa + actions stack)
 
 IDENTITY_SECRET = "test-identity-secret-0123456789abcdef"
 

@@ -108,12 +108,13 @@ def test_a_quick_reply_shows_its_title_not_its_payload() -> None:
     ]
 
 
-def test_a_reverted_message_is_shown_once() -> None:
+def test_a_clarified_fallback_message_is_shown_once() -> None:
     events = [
         {"event": "user", "text": "blorp"},
         {"event": "bot", "text": "Do you want to track an order?"},
         {"event": "user", "text": "I want a human"},
         {"event": "rewind"},
+        {"event": "action", "name": "action_listen"},
         {"event": "user", "text": "I want a human"},
         {"event": "bot", "text": "Connecting you with a person."},
     ]
@@ -122,4 +123,21 @@ def test_a_reverted_message_is_shown_once() -> None:
         "Do you want to track an order?",
         "I want a human",
         "Connecting you with a person.",
+    ]
+
+
+def test_what_the_customer_saw_stays_after_a_fallback_reverts_it() -> None:
+    events = [
+        {"event": "user", "text": "zzz"},
+        {"event": "bot", "text": "Sorry, I still can't work out what you need."},
+        {"event": "rewind"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "bot", "text": "(agent) hello"},
+        {"event": "user", "text": "zzz"},
+    ]
+    assert [m.text for m in messages_from_events(events)] == [
+        "zzz",
+        "Sorry, I still can't work out what you need.",
+        "(agent) hello",
+        "zzz",
     ]

@@ -143,7 +143,7 @@
     return request("GET").then(function (view) {
       notice.hidden = true;
       apply(view);
-      if (shown === 0) render({ sender: "bot", text: "Hi! Ask me about an order, a refund, an invoice or your account." });
+      if (shown === 0) log.appendChild(el("li", "sb-hint", "Hi! Ask me about an order, a refund, an invoice or your account."));
     }, function (error) { showError(error.message, load); });
   }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from rasa_sdk.events import SlotSet
@@ -16,10 +17,21 @@ if TYPE_CHECKING:
     from rasa_sdk.types import DomainDict
 
 
-def describe_status(order: Order) -> str:
+def describe_eta(eta: date | None, today: date) -> str:
+    """The delivery estimate as a customer reads it today (an ETA can pass before delivery)."""
+    if eta is None:
+        return ""
+    if eta < today:
+        return f" It was due on {eta:%A %d %B} and is running late; I'm sorry about that."
+    if eta == today:
+        return " It should arrive today."
+    return f" It should arrive on {eta:%A %d %B}."
+
+
+def describe_status(order: Order, today: date | None = None) -> str:
     """One customer-facing sentence about where an order is."""
     number = order.number
-    eta = f" It should arrive on {order.eta:%A %d %B}." if order.eta else ""
+    eta = describe_eta(order.eta, today or date.today())
     match order.status:
         case OrderStatus.PENDING:
             return f"Order {number} is placed and waiting for payment confirmation."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
@@ -10,6 +12,7 @@ from actions.orders import (
     ActionTrackOrder,
     ValidateCancelOrderForm,
     ValidateTrackOrderForm,
+    describe_eta,
 )
 from actions.shipping import ActionChangeAddress, ValidateChangeAddressForm
 from bot.crm import Order, OrderStatus, crm_session
@@ -159,3 +162,16 @@ async def test_shipped_order_address_cannot_change(crm_url, dispatcher, domain):
 
     assert slot_events(events)["order_id"] is None
     assert "can no longer be changed" in texts(dispatcher)
+
+
+@pytest.mark.parametrize(
+    ("eta", "expected"),
+    [
+        (date(2026, 11, 6), "was due on Friday 06 November and is running late"),
+        (date(2026, 11, 25), "should arrive today"),
+        (date(2026, 11, 27), "should arrive on Friday 27 November"),
+    ],
+)
+def test_the_delivery_estimate_reads_right_on_the_day(eta, expected):
+    assert expected in describe_eta(eta, today=date(2026, 11, 25))
+    assert describe_eta(None, today=date(2026, 11, 25)) == ""

@@ -58,6 +58,18 @@ class Stack:
     crm_url: str
     tracker_db: Path
 
+    def web_settings(self) -> Settings:
+        """Settings for the real web app in front of this stack (demo pages on)."""
+        return Settings(
+            rasa_url=self.rasa_url,
+            rasa_api_token=API_TOKEN,
+            session_secret="stack-session-secret-0123456789abcdef",
+            agent_api_token=AGENT_TOKEN,
+            identity_secret=IDENTITY_SECRET,
+            database_url=self.crm_url,
+            demo_pages=True,
+        )
+
     def say(self, sender: str, text: str) -> list[dict]:
         response = httpx.post(
             f"{self.rasa_url}/webhooks/rest/webhook",

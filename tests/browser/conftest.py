@@ -13,9 +13,8 @@ import httpx
 import pytest
 import uvicorn
 
-from bot.settings import Settings
 from bot.web.app import create_app
-from tests.stack import AGENT_TOKEN, API_TOKEN, IDENTITY_SECRET, WEB_PORT, Stack
+from tests.stack import WEB_PORT, Stack
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -33,15 +32,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def web_url(stack: Stack) -> Iterator[str]:
     """The real web app on the port the stack's socket.io channel allows, in a thread."""
-    settings = Settings(
-        rasa_url=stack.rasa_url,
-        rasa_api_token=API_TOKEN,
-        session_secret="browser-session-secret-0123456789abcdef",
-        agent_api_token=AGENT_TOKEN,
-        identity_secret=IDENTITY_SECRET,
-        database_url=stack.crm_url,
-        demo_pages=True,
-    )
+    settings = stack.web_settings()
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=WEB_PORT, log_level="warning"
     )

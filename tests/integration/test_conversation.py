@@ -13,9 +13,8 @@ import pytest
 
 from bot.crm import crm_session
 from bot.rasa_client import RasaClient
-from bot.settings import Settings
 from bot.web.app import create_app
-from tests.stack import AGENT_TOKEN, API_TOKEN, IDENTITY_SECRET, WEB_PORT, Stack
+from tests.stack import AGENT_TOKEN, API_TOKEN, WEB_PORT, Stack
 
 pytestmark = pytest.mark.integration
 
@@ -77,15 +76,7 @@ async def test_handoff_agent_reply_and_resume(stack: Stack) -> None:
 
 def web_client(stack: Stack) -> httpx.AsyncClient:
     """The real web app, in-process, in front of the real Rasa server."""
-    settings = Settings(
-        rasa_url=stack.rasa_url,
-        rasa_api_token=API_TOKEN,
-        session_secret="integration-session-secret-0123456789",
-        agent_api_token=AGENT_TOKEN,
-        identity_secret=IDENTITY_SECRET,
-        database_url=stack.crm_url,
-        demo_pages=True,
-    )
+    settings = stack.web_settings()
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_app(settings)),
         base_url="http://testserver",

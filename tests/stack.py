@@ -25,7 +25,6 @@ RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 API_TOKEN = "integration-test-token-0123456789"
 IDENTITY_SECRET = "integration-identity-secret-0123456789"
 AGENT_TOKEN = "integration-agent-token-0123456789"
-WEB_PORT = 8765  # only used as the allowed socket.io origin; the web app runs in-process
 STARTUP_TIMEOUT_S = 240
 
 
@@ -33,6 +32,10 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# The web app's port: the socket.io channel's allowed origin, and where the browser tests serve it.
+WEB_PORT = free_port()
 
 
 def wait_until(check, what: str, processes: list[subprocess.Popen], logs: list[Path]) -> None:

@@ -22,7 +22,6 @@ import httpx
 
 from bot.settings import PROJECT_ROOT, Settings, ensure_local_secrets, get_settings
 
-STARTUP_TIMEOUT_S = float(os.environ.get("SUPPORTBOT_STARTUP_TIMEOUT", "300"))
 STOP_TIMEOUT_S = 20.0
 LOG_TAIL_LINES = 30
 
@@ -149,9 +148,9 @@ def _fail_if_any_exited(running: list[Service], when: str) -> None:
             )
 
 
-def _wait_until_ready(running: list[Service]) -> None:
+def _wait_until_ready(running: list[Service], timeout_s: int) -> None:
     pending = list(running)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    deadline = time.monotonic() + timeout_s
     last_note = 0.0
     while pending:
         _fail_if_any_exited(running, "while starting")
@@ -160,7 +159,7 @@ def _wait_until_ready(running: list[Service]) -> None:
             return
         if time.monotonic() > deadline:
             names = ", ".join(service.name for service in pending)
-            raise LaunchError(f"{names} did not become ready within {STARTUP_TIMEOUT_S:.0f} s")
+            raise LaunchError(f"{names} did not become ready within {timeout_s} s")
         if time.monotonic() - last_note > 15:
             names = ", ".join(service.name for service in pending)
             print(f"   waiting for {names} (Rasa needs about a minute to load its model)...")
@@ -194,7 +193,7 @@ def launch(settings: Settings | None = None) -> int:
             print(f"== Starting {service.name} (log: {service.log_path})")
             service.start(env)
             started.append(service)
-        _wait_until_ready(started)
+        _wait_until_ready(started, settings.startup_timeout_seconds)
         print(f"== Everything is up after {time.monotonic() - started_at:.0f} s:")
         print(f"   chat page      http://{settings.web_host}:{settings.web_port}/")
         if settings.demo_pages:

@@ -66,6 +66,8 @@ class Settings:
     # The trained Rasa model and the Rasa executable (in the Python 3.10 environment).
     model_path: Path = PROJECT_ROOT / "models" / "supportbot.tar.gz"
     rasa_executable: Path = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+    # How long `supportbot run` waits for all processes to answer.
+    startup_timeout_seconds: int = 300
     # What endpoints.yml reads: action server, tracker store and lock store.
     rasa_environment: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -107,6 +109,7 @@ class Settings:
             rasa_executable=Path(
                 env.get("SUPPORTBOT_RASA_BIN", "") or PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
             ),
+            startup_timeout_seconds=_int(env, "SUPPORTBOT_STARTUP_TIMEOUT", 300, minimum=1),
             rasa_environment=_rasa_environment(env, data_dir, action_port, web_origin),
         )
 

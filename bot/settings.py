@@ -68,6 +68,10 @@ class Settings:
     rasa_executable: Path = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
     # How long `supportbot run` waits for all processes to answer.
     startup_timeout_seconds: int = 300
+    # The MiniLM encoder exported to ONNX at setup (sentiment, retrieval and the NLU pipeline).
+    encoder_dir: Path = PROJECT_ROOT / "var" / "encoder"
+    # A Hugging Face model id or local directory to use instead of the built-in sentiment head.
+    sentiment_model: str | None = None
     # What endpoints.yml reads: action server, tracker store and lock store.
     rasa_environment: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -110,6 +114,10 @@ class Settings:
                 env.get("SUPPORTBOT_RASA_BIN", "") or PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
             ),
             startup_timeout_seconds=_int(env, "SUPPORTBOT_STARTUP_TIMEOUT", 300, minimum=1),
+            encoder_dir=Path(
+                env.get("SUPPORTBOT_ENCODER_DIR", "") or PROJECT_ROOT / "var" / "encoder"
+            ),
+            sentiment_model=env.get("SENTIMENT_MODEL", "").strip() or None,
             rasa_environment=_rasa_environment(env, data_dir, action_port, web_origin),
         )
 

@@ -10,6 +10,7 @@ RASA_VENV := .venv-rasa
 RESULTS := var/results
 MODEL_DIR := models
 ENCODER := var/encoder/model.onnx
+SENTIMENT := var/sentiment/head.json
 
 export RASA_TELEMETRY_ENABLED := false
 export HF_HUB_OFFLINE := 1
@@ -21,15 +22,17 @@ RASA := env $$($(VENV)/bin/supportbot env) $(RASA_VENV)/bin/rasa
 NLU_DATA := $(shell find data -name '*.yml' 2>/dev/null)
 
 .PHONY: help setup run db train test lint types validate test-stories test-nlu pytest \
-	test-rasa-components clean
+	test-rasa-components bench-retrieval bench-sentiment clean
 
 help:
 	@echo "make run    set up, seed the demo CRM, train if needed, start everything"
 	@echo "make test   set up and run lint, types, data validation, story/NLU tests and pytest"
 	@echo "make setup | db | train | lint | types | validate | test-rasa-components |"
 	@echo "     test-stories | test-nlu | pytest | clean"
+	@echo "make bench-retrieval   knowledge-base retrieval benchmark -> reports/retrieval.md"
+	@echo "make bench-sentiment   sentiment model vs VADER on TweetEval + airline tweets -> reports/sentiment.md"
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed $(ENCODER)
+setup: $(VENV)/.installed $(RASA_VENV)/.installed $(ENCODER) $(SENTIMENT)
 
 $(VENV)/.installed: pyproject.toml constraints/actions.txt
 	@echo "== Setting up $(VENV) (Python 3.11: actions, CRM, web app, tests)"
@@ -48,6 +51,10 @@ $(RASA_VENV)/.installed: pyproject.toml constraints/rasa.txt
 # The offline MiniLM encoder, exported to ONNX once for the Rasa pipeline (no torch there).
 $(ENCODER): $(VENV)/.installed bot/nlu/export_encoder.py
 	$(VENV)/bin/python -m bot.nlu.export_encoder --out $(dir $@)
+
+# The sentiment head: logistic regression on the encoder's vectors, from data/sentiment/ (~30 s).
+$(SENTIMENT): $(ENCODER) bot/sentiment/train.py bot/sentiment/features.py $(wildcard data/sentiment/*.tsv)
+	$(VENV)/bin/python -m bot.sentiment.train --out $(dir $@)
 
 db: setup
 	$(VENV)/bin/supportbot db migrate
@@ -94,6 +101,14 @@ test-rasa-components: setup
 	$(RASA_VENV)/bin/python -m pytest -q -c tests/rasa_env/pytest.ini tests/rasa_env
 
 test: setup lint types validate test-rasa-components test-stories test-nlu pytest
+
+# Knowledge-base retrieval: MiniLM vs TF-IDF on data/kb/eval, latency and faiss at scale.
+bench-retrieval: setup
+	$(VENV)/bin/supportbot bench-retrieval
+
+# The sentiment model vs VADER on TweetEval and the airline tweets, latency, targets.
+bench-sentiment: setup
+	$(VENV)/bin/supportbot bench-sentiment
 
 clean:
 	rm -rf var/results var/eval .pytest_cache .mypy_cache .ruff_cache

@@ -28,6 +28,7 @@ T = TypeVar("T")
 
 _ORDER_NUMBER = re.compile(r"^\s*(?:order\s*(?:no\.?|number)?\s*)?#?\s*(\d{6})\s*$", re.IGNORECASE)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[A-Za-z]{2,}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]+")
 
 
 class CRMUnavailable(RuntimeError):
@@ -62,6 +63,11 @@ def normalise_order_number(value: Any) -> str | None:
         return None
     match = _ORDER_NUMBER.match(value)
     return match.group(1) if match else None
+
+
+def free_text(value: Any) -> str:
+    """What the customer typed, without control characters; '' for anything but text."""
+    return _CONTROL.sub(" ", value if isinstance(value, str) else "").strip()
 
 
 def normalise_email(value: Any) -> str | None:

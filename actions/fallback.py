@@ -33,6 +33,7 @@ INTENT_DESCRIPTIONS = {
     "get_invoice": "get an invoice",
     "get_refund": "get a refund",
     "newsletter_subscription": "manage the newsletter",
+    "ask_recommendation": "get product suggestions",
     "payment_issue": "report a problem with a payment",
     "place_order": "place an order",
     "recover_password": "reset your password",

@@ -1,11 +1,11 @@
-"""Handing the conversation to a human agent."""
+"""Handing the conversation to a human agent: on request, or because the customer is upset."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action
-from rasa_sdk.events import ConversationPaused
+from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
 
 from actions.crm import (
     CRMUnavailable,
@@ -22,6 +22,34 @@ if TYPE_CHECKING:
     from rasa_sdk.types import DomainDict
 
 
+async def open_handoff(tracker: Tracker, subject: str, note: str = "") -> str:
+    """Record a handoff ticket pointing at the transcript; returns its reference.
+
+    Raises:
+        CRMUnavailable: if the ticket could not be written.
+    """
+    sender_id = tracker.sender_id
+    customer_id = await customer_id_for(tracker)
+
+    def work(crm: CRM) -> str:
+        record_conversation(crm, tracker)
+        ticket = crm.tickets.open(
+            kind=TicketKind.HANDOFF,
+            subject=subject,
+            description=(
+                f"Transcript: conversation {sender_id}. "
+                f"Intents so far: {', '.join(user_intents(tracker)) or 'none'}.{note}"
+            ),
+            customer_id=customer_id,
+            sender_id=sender_id,
+            priority="high",
+        )
+        crm.interactions.mark_handoff(sender_id, ticket)
+        return ticket.reference
+
+    return await run_in_crm(work)
+
+
 class ActionHandoff(Action):
     """Records a handoff ticket pointing at the transcript, then pauses the bot.
 
@@ -35,27 +63,8 @@ class ActionHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        sender_id = tracker.sender_id
         try:
-            customer_id = await customer_id_for(tracker)
-
-            def work(crm: CRM) -> str:
-                record_conversation(crm, tracker)
-                ticket = crm.tickets.open(
-                    kind=TicketKind.HANDOFF,
-                    subject="Customer asked for a human agent",
-                    description=(
-                        f"Transcript: conversation {sender_id}. "
-                        f"Intents so far: {', '.join(user_intents(tracker)) or 'none'}."
-                    ),
-                    customer_id=customer_id,
-                    sender_id=sender_id,
-                    priority="high",
-                )
-                crm.interactions.mark_handoff(sender_id, ticket)
-                return ticket.reference
-
-            reference = await run_in_crm(work)
+            reference = await open_handoff(tracker, "Customer asked for a human agent")
         except CRMUnavailable:
             dispatcher.utter_message(response="utter_handoff_unavailable")
             return []
@@ -65,3 +74,38 @@ class ActionHandoff(Action):
             json_message={"handoff": True, "ticket": reference},
         )
         return [ConversationPaused()]
+
+
+class ActionEscalate(Action):
+    """Brings in a person because the conversation is going badly (see bot.escalation).
+
+    Predicted by `bot.policies.escalation.EscalationPolicy` from the `escalation_reason` slot that
+    `action_analyse_message` sets; it leaves any form the customer was in.
+    """
+
+    def name(self) -> str:
+        return "action_escalate"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        reason = tracker.get_slot("escalation_reason") or "negative sentiment"
+        events: list[dict[str, Any]] = [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            SlotSet("escalation_reason", None),
+        ]
+        try:
+            reference = await open_handoff(
+                tracker, "Upset customer escalated by the assistant", f" Reason: {reason}."
+            )
+        except CRMUnavailable:
+            dispatcher.utter_message(response="utter_handoff_unavailable")
+            return events
+        dispatcher.utter_message(
+            text="I'm sorry this has been frustrating. I'm bringing in a person from our team "
+            "who can sort it out; they'll reply right here shortly. "
+            f"Your reference is {reference}.",
+            json_message={"handoff": True, "ticket": reference, "escalated": True},
+        )
+        return [*events, ConversationPaused()]

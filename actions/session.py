@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 
 from actions.crm import CRMUnavailable, customer_id_for, first_name, record_conversation, run_in_crm
-from bot.crm import CRM
+from actions.orders import describe_status
+from bot.crm import CRM, OrderStatus
+
+ACTIVE_ORDER_STATUSES = (OrderStatus.PENDING, OrderStatus.PROCESSING, OrderStatus.SHIPPED)
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker
@@ -41,6 +45,8 @@ class ActionSessionStart(Action):
 
 
 class ActionGreet(Action):
+    """Greets a verified customer by name and brings up what they most likely write about."""
+
     def name(self) -> str:
         return "action_greet"
 
@@ -49,23 +55,49 @@ class ActionGreet(Action):
     ) -> list[dict[str, Any]]:
         try:
             customer_id = await customer_id_for(tracker)
-
-            def work(crm: CRM) -> str | None:
-                record_conversation(crm, tracker)
-                customer = crm.customers.get(customer_id) if customer_id is not None else None
-                return customer.name if customer else None
-
-            name = await run_in_crm(work)
+            greeting = await run_in_crm(
+                lambda crm: personal_greeting(crm, tracker, customer_id, date.today())
+            )
         except CRMUnavailable:
-            name = None
-        if name is None:
+            greeting = None
+        if greeting is None:
             dispatcher.utter_message(response="utter_greet")
             return []
-        dispatcher.utter_message(
-            text=f"Hi {first_name(name)}, welcome back! I can track, cancel or re-route your "
-            "orders, check refunds and invoices, or get you to a person. What can I do for you?"
-        )
+        name, text = greeting
+        dispatcher.utter_message(text=text)
         return [SlotSet("customer_name", name)]
+
+
+def personal_greeting(
+    crm: CRM, tracker: Tracker, customer_id: int | None, today: date
+) -> tuple[str, str] | None:
+    """(name, greeting) for a verified customer, logging why it mentions what it mentions."""
+    record_conversation(crm, tracker)
+    customer = crm.customers.get(customer_id) if customer_id is not None else None
+    if customer is None:
+        return None
+    opening = f"Hi {first_name(customer.name)}, welcome back!"
+    open_tickets = crm.tickets.open_for_customer(customer.id)
+    recent = crm.orders.recent_for_customer(customer.id, limit=1)
+    active = [o for o in recent if o.status in ACTIVE_ORDER_STATUSES]
+    if open_tickets:
+        ticket = open_tickets[0]
+        mention = (
+            f' I can see your request {ticket.reference} ("{ticket.subject}") is still open; '
+            "ask me about it, or about anything else."
+        )
+        reason = f"Greeted by name and mentioned open ticket {ticket.reference}."
+    elif active:
+        mention = f" {describe_status(active[0], today)} Is that what you're here about?"
+        reason = f"Greeted by name and mentioned order {active[0].number}, still on its way."
+    else:
+        mention = (
+            " I can track, cancel or re-route your orders, check refunds and invoices, "
+            "or get you to a person. What can I do for you?"
+        )
+        reason = "Greeted by name; no open ticket or order on its way to mention."
+    crm.decisions.log(tracker.sender_id, "greet", reason, customer_id=customer.id)
+    return customer.name, opening + mention
 
 
 class ActionGoodbye(Action):

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
 
-from actions.crm import CRMUnavailable, customer_id_for, record_conversation, run_in_crm
+from actions.crm import (
+    CRMUnavailable,
+    customer_id_for,
+    free_text,
+    record_conversation,
+    run_in_crm,
+)
 from bot.crm import CRM, TicketKind
 
 if TYPE_CHECKING:
@@ -18,7 +23,6 @@ if TYPE_CHECKING:
 
 MIN_DESCRIPTION_LENGTH = 10
 MAX_DESCRIPTION_LENGTH = 2000
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]+")
 
 _SUBJECTS = {
     TicketKind.COMPLAINT: "Complaint raised in chat",
@@ -37,7 +41,7 @@ class ValidateSupportTicketForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        text = _CONTROL.sub(" ", slot_value if isinstance(slot_value, str) else "").strip()
+        text = free_text(slot_value)
         if len(text) < MIN_DESCRIPTION_LENGTH:
             dispatcher.utter_message(
                 text="Could you tell me a bit more, so our team can act on it straight away?"

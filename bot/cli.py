@@ -32,12 +32,16 @@ def _db_migrate(args: argparse.Namespace) -> int:
 def _db_seed(args: argparse.Namespace) -> int:
     from bot.crm import crm_session
     from bot.crm.seed import seed_demo_data
+    from bot.kb.seed import seed_articles
 
     if args.customers < 0:
         raise SettingsError("--customers must not be negative")
     print(f"Seeding the demo CRM ({args.customers} customers besides Ada and Grace)...")
     with crm_session() as crm:
         summary = seed_demo_data(crm.session, customers=args.customers, random_seed=args.seed)
+        # The knowledge base follows the article files in data/kb (an upsert by slug).
+        articles = seed_articles(crm.session)
+    print(f"Knowledge base: {articles} articles from data/kb")
     if not summary.created:
         print("The demo customers are already there: nothing to do")
     else:
@@ -45,6 +49,22 @@ def _db_seed(args: argparse.Namespace) -> int:
             f"Created {summary.customers} customers, {summary.orders} orders, "
             f"{summary.invoices} invoices, {summary.refunds} refunds, {summary.tickets} tickets"
         )
+    return 0
+
+
+def _satisfaction_check(args: argparse.Namespace) -> int:
+    from bot.crm import crm_session
+    from bot.crm.profile import check_satisfaction_estimates
+
+    with crm_session() as crm:
+        check = check_satisfaction_estimates(crm.session)
+    if not check.rated:
+        print("No conversation has both a satisfaction estimate and a CSAT rating yet")
+        return 0
+    print(
+        f"{check.rated} rated conversations: mean absolute error {check.mean_absolute_error} "
+        f"points, {check.within_one_point:.0%} of estimates within 1 point of the rating"
+    )
     return 0
 
 
@@ -84,6 +104,26 @@ def _nlu_report(args: argparse.Namespace) -> int:
 
     print(format_table([read_scores(Path(folder)) for folder in args.folders]))
     return 0
+
+
+def _bench_retrieval(args: argparse.Namespace) -> int:
+    from bot.kb.benchmark import REPORT, run
+
+    run(out=Path(args.out) if args.out else REPORT, scale_articles=args.scale_articles)
+    return 0
+
+
+def _bench_sentiment(args: argparse.Namespace) -> int:
+    from bot.sentiment.benchmark import REPORT, run_benchmark
+
+    if args.limit is not None and args.limit < 1:
+        raise SettingsError("--limit must be at least 1")
+    # A quick run must not overwrite the documented result unless asked to.
+    report = args.report or (REPORT if args.limit is None else None)
+    text, scorer_ok = run_benchmark(args.limit, report, log=lambda line: print(line, flush=True))
+    print()
+    print(text)
+    return 0 if scorer_ok else 1
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -130,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=7)
     seed.set_defaults(handler=_db_seed)
 
+    commands.add_parser(
+        "satisfaction-check", help="compare satisfaction estimates with the CSAT customers gave"
+    ).set_defaults(handler=_satisfaction_check)
+
     token = commands.add_parser("token", help="mint a signed customer token (for testing)")
     token.add_argument("email")
     token.add_argument("--ttl", type=int, default=0, help="lifetime in seconds")
@@ -149,6 +193,21 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("nlu-report", help="summarise `rasa test nlu` result folders")
     report.add_argument("folders", nargs="+")
     report.set_defaults(handler=_nlu_report)
+
+    bench = commands.add_parser(
+        "bench-sentiment", help="the sentiment model vs VADER on TweetEval and airline tweets"
+    )
+    bench.add_argument("--limit", type=int, default=None, help="only the first N of each set")
+    bench.add_argument(
+        "--report", type=Path, default=None, help="markdown output (default: reports/sentiment.md)"
+    )
+    bench.set_defaults(handler=_bench_sentiment)
+    bench = commands.add_parser(
+        "bench-retrieval", help="benchmark knowledge-base retrieval (writes reports/retrieval.md)"
+    )
+    bench.add_argument("--out", help="report file (default: reports/retrieval.md)")
+    bench.add_argument("--scale-articles", type=int, default=100_000)
+    bench.set_defaults(handler=_bench_retrieval)
     return parser
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from bot.crm import crm_session, migrate
 from bot.crm.seed import seed_demo_data
+from bot.kb.seed import seed_articles
 from bot.settings import get_settings
 from tests.stack import stack  # noqa: F401  (the session-wide Rasa + actions stack)
 
@@ -23,6 +24,7 @@ def seeded_crm_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     migrate(url)
     with crm_session(url) as crm:
         seed_demo_data(crm.session, customers=40)
+        seed_articles(crm.session)
     return path
 
 

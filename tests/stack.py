@@ -17,6 +17,7 @@ import pytest
 
 from bot.crm import crm_session, migrate
 from bot.crm.seed import seed_demo_data
+from bot.kb.seed import seed_articles
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,6 +93,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     migrate(crm_url)
     with crm_session(crm_url) as crm:
         seed_demo_data(crm.session, customers=20)
+        seed_articles(crm.session)
     action_port, rasa_port = free_port(), free_port()
     rasa_side = Settings.from_env(
         {

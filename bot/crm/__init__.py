@@ -1,8 +1,11 @@
 """The CRM profile store: models, the session pattern, repositories and the demo seed."""
 
+import bot.kb.models  # noqa: F401  (the knowledge base's table shares the CRM metadata)
 from bot.crm.db import get_engine, migrate, session_scope
 from bot.crm.models import (
     Customer,
+    CustomerProfile,
+    Decision,
     Interaction,
     Invoice,
     InvoiceStatus,
@@ -29,6 +32,8 @@ __all__ = [
     "CRM",
     "AddressChangeNotAllowed",
     "Customer",
+    "CustomerProfile",
+    "Decision",
     "IdentityConflict",
     "Interaction",
     "Invoice",

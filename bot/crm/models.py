@@ -5,13 +5,19 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Enum, ForeignKey, Numeric, String, Text
+from sqlalchemy import JSON, Date, DateTime, Enum, Float, ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything here is stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -219,3 +225,51 @@ class Interaction(Base):
     outcome: Mapped[str | None] = mapped_column(String(20))
     handoff: Mapped[bool] = mapped_column(default=False)
     handoff_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # One {"at", "intent", "label", "score"} per customer message, in order (no message text:
+    # the transcript lives in the tracker store).
+    message_sentiments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    sentiment_average: Mapped[float | None] = mapped_column(Float)
+    # Least-squares slope of the message scores: < 0 means the mood is getting worse.
+    sentiment_trend: Mapped[float | None] = mapped_column(Float)
+    fallback_count: Mapped[int] = mapped_column(default=0)
+    # Predicted 1-5 satisfaction, and the customer's own rating when they give one.
+    satisfaction_estimate: Mapped[float | None] = mapped_column(Float)
+    csat_rating: Mapped[int | None]
+    csat_comment: Mapped[str | None] = mapped_column(Text)
+    csat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Decision(Base):
+    """Something the assistant decided on its own, with the reason an agent can read."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_id: Mapped[str] = mapped_column(String(64), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CustomerProfile(Base):
+    """What the CRM has learnt about a customer from orders and conversations (derived data)."""
+
+    __tablename__ = "customer_profiles"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    interaction_count: Mapped[int] = mapped_column(default=0)
+    last_contact_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    intent_counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    # Average sentiment of each conversation, oldest first (the most recent 20).
+    sentiment_history: Mapped[list[float]] = mapped_column(JSON, default=list)
+    handoff_count: Mapped[int] = mapped_column(default=0)
+    satisfaction_average: Mapped[float | None] = mapped_column(Float)
+    csat_average: Mapped[float | None] = mapped_column(Float)
+    recency_days: Mapped[int | None]
+    frequency: Mapped[int] = mapped_column(default=0)
+    monetary: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    value: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    tier: Mapped[str] = mapped_column(String(10), default="bronze")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session
 from bot.crm.db import session_scope
 from bot.crm.models import (
     Customer,
+    CustomerProfile,
+    Decision,
     Interaction,
     Invoice,
     Order,
@@ -26,6 +29,8 @@ from bot.crm.models import (
     TicketStatus,
     utcnow,
 )
+from bot.crm.profile import refresh_profile, satisfaction_estimate, sentiment_trend
+from bot.kb.repository import Articles
 
 _ORDER_NUMBER = re.compile(r"^\s*#?\s*(\d{6})\s*$")
 _INVOICE_NUMBER = re.compile(r"^\s*(?:inv)?[\s#-]*(\d{6})\s*$", re.IGNORECASE)
@@ -225,11 +230,11 @@ class Interactions:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def _get(self, sender_id: str) -> Interaction | None:
+    def find(self, sender_id: str) -> Interaction | None:
         return self.session.scalar(select(Interaction).where(Interaction.sender_id == sender_id))
 
     def start_or_get(self, sender_id: str) -> Interaction:
-        interaction = self._get(sender_id)
+        interaction = self.find(sender_id)
         if interaction is None:
             interaction = Interaction(sender_id=sender_id, started_at=utcnow(), intents=[])
             self.session.add(interaction)
@@ -264,10 +269,82 @@ class Interactions:
         interaction.handoff_ticket_id = ticket.id
         interaction.outcome = "handoff"
 
-    def finish(self, sender_id: str, outcome: str) -> None:
+    def finish(self, sender_id: str, outcome: str) -> Interaction:
         interaction = self.start_or_get(sender_id)
         interaction.ended_at = utcnow()
         interaction.outcome = outcome
+        interaction.satisfaction_estimate = satisfaction_estimate(interaction)
+        return interaction
+
+    def record_sentiment(
+        self, sender_id: str, *, intent: str | None, label: str, score: float
+    ) -> Interaction:
+        """Add one customer message's sentiment and refresh the conversation's figures."""
+        interaction = self.start_or_get(sender_id)
+        entry = {"at": utcnow().isoformat(), "intent": intent, "label": label, "score": score}
+        interaction.message_sentiments = [*interaction.message_sentiments, entry]
+        scores = [float(m["score"]) for m in interaction.message_sentiments]
+        interaction.sentiment_average = round(sum(scores) / len(scores), 4)
+        interaction.sentiment_trend = sentiment_trend(scores)
+        if intent == "nlu_fallback":
+            interaction.fallback_count += 1
+        interaction.satisfaction_estimate = satisfaction_estimate(interaction)
+        return interaction
+
+    def record_csat(self, sender_id: str, rating: int, comment: str | None) -> Interaction:
+        if not 1 <= rating <= 5:
+            raise ValueError("a CSAT rating is a whole number from 1 to 5")
+        interaction = self.start_or_get(sender_id)
+        interaction.csat_rating = rating
+        interaction.csat_comment = (comment or "").strip()[:2000] or None
+        interaction.csat_at = utcnow()
+        return interaction
+
+
+class Decisions:
+    """The log of what the assistant decided by itself, and why."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def log(
+        self,
+        sender_id: str,
+        kind: str,
+        reason: str,
+        *,
+        customer_id: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Decision:
+        decision = Decision(
+            sender_id=sender_id,
+            customer_id=customer_id,
+            kind=kind,
+            reason=reason,
+            details=details or {},
+            created_at=utcnow(),
+        )
+        self.session.add(decision)
+        self.session.flush()
+        return decision
+
+    def for_conversation(self, sender_id: str) -> list[Decision]:
+        return list(
+            self.session.scalars(
+                select(Decision).where(Decision.sender_id == sender_id).order_by(Decision.id)
+            )
+        )
+
+
+class Profiles:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, customer_id: int) -> CustomerProfile | None:
+        return self.session.get(CustomerProfile, customer_id)
+
+    def refresh(self, customer_id: int) -> CustomerProfile:
+        return refresh_profile(self.session, customer_id)
 
 
 class CRM:
@@ -281,6 +358,9 @@ class CRM:
         self.refunds = Refunds(session)
         self.tickets = Tickets(session)
         self.interactions = Interactions(session)
+        self.decisions = Decisions(session)
+        self.profiles = Profiles(session)
+        self.articles = Articles(session)
 
 
 @contextmanager

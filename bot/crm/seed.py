@@ -71,6 +71,17 @@ PRODUCTS = [
     ("SKU-1024", "Jigsaw puzzle, 1000 pieces", "23.00"),
     ("SKU-1025", "Picture frame, A4", "26.50"),
 ]
+# Products people tend to buy together, so that co-purchase recommendations have a pattern
+# to find (most baskets come from one theme; some are mixed).
+THEMES = [
+    ["SKU-1001", "SKU-1002", "SKU-1003", "SKU-1004", "SKU-1005"],  # coffee and tea
+    ["SKU-1007", "SKU-1008", "SKU-1009", "SKU-1010"],  # kitchen
+    ["SKU-1006", "SKU-1011", "SKU-1021", "SKU-1022", "SKU-1025"],  # home
+    ["SKU-1012", "SKU-1013", "SKU-1014", "SKU-1016"],  # desk
+    ["SKU-1015", "SKU-1017", "SKU-1018", "SKU-1019", "SKU-1020"],  # on the move
+    ["SKU-1023", "SKU-1024"],  # games
+]
+THEMED_BASKET_SHARE = 0.8
 FIRST_NAMES = [
     "Amara",
     "Ben",
@@ -181,7 +192,7 @@ class _Seeder:
         carrier: str | None = None,
         tracking_number: str | None = None,
     ) -> Order:
-        products = self.rng.sample(PRODUCTS, k=self.rng.randint(1, 3))
+        products = self._basket()
         items = [
             OrderItem(
                 sku=sku,
@@ -218,6 +229,14 @@ class _Seeder:
         self.session.add(order)
         self.counts["orders"] += 1
         return order
+
+    def _basket(self) -> list[tuple[str, str, str]]:
+        size = self.rng.randint(1, 3)
+        if self.rng.random() >= THEMED_BASKET_SHARE:
+            return self.rng.sample(PRODUCTS, k=size)
+        theme = self.rng.choice(THEMES)
+        by_sku = {product[0]: product for product in PRODUCTS}
+        return [by_sku[sku] for sku in self.rng.sample(theme, k=min(size, len(theme)))]
 
     def invoice(self, order: Order, number: int, status: InvoiceStatus) -> Invoice:
         invoice = Invoice(

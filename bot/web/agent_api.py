@@ -5,12 +5,15 @@ Guarded by a bearer token (SUPPORTBOT_AGENT_TOKEN) until the agent console bring
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot.crm import crm_session
 from bot.rasa_client import RasaClient, check_sender_id
 from bot.settings import Settings, SettingsError
 
@@ -43,8 +46,54 @@ def _sender(sender_id: str) -> str:
 @router.get("/conversations/{sender_id}", dependencies=[Depends(require_agent)])
 async def transcript(sender_id: str, request: Request) -> dict[str, Any]:
     rasa: RasaClient = request.app.state.rasa
+    settings: Settings = request.app.state.settings
     result = await rasa.transcript(_sender(sender_id))
-    return {"messages": [m.as_dict() for m in result.messages], "paused": result.paused}
+    try:
+        record = await asyncio.to_thread(_crm_record, settings.database_url or None, sender_id)
+    except SQLAlchemyError:
+        raise HTTPException(503, "the CRM store is unavailable") from None
+    return {
+        "messages": [m.as_dict() for m in result.messages],
+        "paused": result.paused,
+        **record,
+    }
+
+
+def _crm_record(database_url: str | None, sender_id: str) -> dict[str, Any]:
+    """What the CRM knows about the conversation: sentiment, CSAT and the decisions with reasons."""
+    with crm_session(database_url) as crm:
+        interaction = crm.interactions.find(sender_id)
+        decisions = [
+            {"kind": d.kind, "reason": d.reason, "at": d.created_at.isoformat()}
+            for d in crm.decisions.for_conversation(sender_id)
+        ]
+        if interaction is None:
+            return {"conversation": None, "decisions": decisions, "profile": None}
+        profile = crm.profiles.get(interaction.customer_id) if interaction.customer_id else None
+        return {
+            "conversation": {
+                "message_sentiments": interaction.message_sentiments,
+                "sentiment_average": interaction.sentiment_average,
+                "sentiment_trend": interaction.sentiment_trend,
+                "handoff": interaction.handoff,
+                "outcome": interaction.outcome,
+                "satisfaction_estimate": interaction.satisfaction_estimate,
+                "csat_rating": interaction.csat_rating,
+                "csat_comment": interaction.csat_comment,
+            },
+            "decisions": decisions,
+            "profile": None
+            if profile is None
+            else {
+                "tier": profile.tier,
+                "value": str(profile.value),
+                "interaction_count": profile.interaction_count,
+                "sentiment_history": profile.sentiment_history,
+                "handoff_count": profile.handoff_count,
+                "satisfaction_average": profile.satisfaction_average,
+                "csat_average": profile.csat_average,
+            },
+        }
 
 
 @router.post("/conversations/{sender_id}/messages", dependencies=[Depends(require_agent)])

@@ -69,3 +69,30 @@ def test_empty_agent_reply_is_refused(web: TestClient, rasa: FakeRasa):
     )
     assert response.status_code == 422
     assert rasa.events == {}
+
+
+def test_agent_transcript_shows_sentiment_decisions_and_profile(rasa: FakeRasa, crm_url: str):
+    from bot.crm import crm_session
+
+    with crm_session(crm_url) as crm:
+        ada = crm.customers.find_by_email("ada@example.com")
+        assert ada is not None
+        crm.interactions.bind_customer(SENDER, ada.id, method="token")
+        crm.interactions.record_sentiment(SENDER, intent="complaint", label="negative", score=-0.9)
+        crm.decisions.log(SENDER, "escalate", "Handed to a person: one very negative message.")
+        crm.profiles.refresh(ada.id)
+    web = client_for(rasa, make_settings(database_url=crm_url))
+
+    body = web.get(f"/api/agent/conversations/{SENDER}", headers=AUTH).json()
+
+    assert body["conversation"]["message_sentiments"][0]["label"] == "negative"
+    assert [(d["kind"], d["reason"]) for d in body["decisions"]] == [
+        ("escalate", "Handed to a person: one very negative message.")
+    ]
+    assert body["profile"]["tier"] == "platinum"
+
+
+def test_agent_transcript_of_an_unknown_conversation(rasa: FakeRasa, crm_url: str):
+    web = client_for(rasa, make_settings(database_url=crm_url))
+    body = web.get(f"/api/agent/conversations/{SENDER}", headers=AUTH).json()
+    assert body["conversation"] is None and body["decisions"] == [] and body["profile"] is None

@@ -1,0 +1,106 @@
+"""Informational questions answered from the knowledge base by the retrieval model.
+
+The answer is given only when the best article's similarity clears the threshold calibrated on
+a dev set (data/kb/threshold.json); below it the customer picks from the closest articles or is
+offered a person. Every choice is logged with its score as a decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+from rasa_sdk import Action
+
+from actions.crm import CRMUnavailable, customer_id_for, run_in_crm
+from bot.kb import Answer, get_knowledge_base
+
+if TYPE_CHECKING:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    from rasa_sdk.types import DomainDict
+
+logger = logging.getLogger(__name__)
+
+# Below the threshold, articles this close are still worth offering as "did you mean".
+CLARIFY_MARGIN = 0.15
+MAX_CHOICES = 2
+
+
+class ActionAnswerQuestion(Action):
+    def name(self) -> str:
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        question = ((tracker.latest_message or {}).get("text") or "").strip()
+        if not question or question.startswith("/"):
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        try:
+            answer = await asyncio.to_thread(lambda: get_knowledge_base().answer(question))
+        except Exception as error:  # the customer still gets a way forward
+            logger.error("Knowledge base lookup failed: %s", error)
+            dispatcher.utter_message(response="utter_kb_unavailable")
+            return []
+        kind, reason = self._reply(dispatcher, answer)
+        await _log(tracker, kind, reason, answer)
+        return []
+
+    @staticmethod
+    def _reply(dispatcher: CollectingDispatcher, answer: Answer) -> tuple[str, str]:
+        best = answer.best
+        if best is not None and answer.confident:
+            dispatcher.utter_message(text=best.body)
+            return (
+                "kb_answer",
+                f"Answered with article '{best.slug}' (similarity {best.score:.2f} >= "
+                f"threshold {answer.threshold:.2f}).",
+            )
+        close = [
+            hit
+            for hit in ([best] if best else []) + list(answer.alternatives)
+            if hit.score >= answer.threshold - CLARIFY_MARGIN
+        ][:MAX_CHOICES]
+        if close:
+            # A button sends the article's title back as a question, which retrieves it.
+            dispatcher.utter_message(
+                response="utter_kb_clarify",
+                buttons=[{"title": hit.title, "payload": hit.title} for hit in close]
+                + [
+                    {"title": "Something else: talk to a person", "payload": "/contact_human_agent"}
+                ],
+            )
+            shown = ", ".join(f"'{hit.slug}' ({hit.score:.2f})" for hit in close)
+            return (
+                "kb_clarify",
+                f"No article cleared the threshold {answer.threshold:.2f}; asked which of "
+                f"{shown} was meant.",
+            )
+        dispatcher.utter_message(response="utter_kb_no_answer")
+        best_text = f"best '{best.slug}' at {best.score:.2f}" if best else "no articles"
+        return (
+            "kb_no_answer",
+            f"No article close enough ({best_text}, threshold {answer.threshold:.2f}); "
+            "offered a person.",
+        )
+
+
+async def _log(tracker: Tracker, kind: str, reason: str, answer: Answer) -> None:
+    details = {
+        "hits": [
+            {"slug": hit.slug, "score": round(hit.score, 4)}
+            for hit in ([answer.best] if answer.best else []) + list(answer.alternatives)
+        ],
+        "intent": ((tracker.latest_message or {}).get("intent") or {}).get("name"),
+    }
+    with suppress(CRMUnavailable):  # the answer has been given; the log is best effort
+        customer_id = await customer_id_for(tracker)
+        await run_in_crm(
+            lambda crm: crm.decisions.log(
+                tracker.sender_id, kind, reason, customer_id=customer_id, details=details
+            )
+        )

@@ -1,0 +1,109 @@
+"""Every customer message's sentiment, and the escalation decision it may trigger.
+
+Rasa runs `action_analyse_message` after each customer message, through the custom slot
+mappings of `sentiment` and `escalation_reason` (domain.yml). It records the sentiment in the
+tracker (the `sentiment` slot event right after the message) and in the CRM interaction, keeps
+the customer's profile current, and logs an escalation decision with its reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from rasa_sdk import Action
+from rasa_sdk.events import SlotSet
+
+from actions.crm import CRMUnavailable, customer_id_for, run_in_crm
+from bot.crm import CRM
+from bot.escalation import escalation_reason
+from bot.sentiment import Sentiment, VaderSentiment, get_sentiment_model
+
+if TYPE_CHECKING:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    from rasa_sdk.types import DomainDict
+
+logger = logging.getLogger(__name__)
+
+
+_lexicon: VaderSentiment | None = None
+
+
+def _analyse(text: str) -> tuple[str, Sentiment, float]:
+    """The model's sentiment, and VADER's compound as the message's intensity."""
+    global _lexicon
+    model = get_sentiment_model()
+    (sentiment,) = model.analyse([text])
+    if _lexicon is None:
+        _lexicon = VaderSentiment()
+    (intensity,) = _lexicon.analyse([text])
+    return model.name, sentiment, intensity.score
+
+
+class ActionAnalyseMessage(Action):
+    def name(self) -> str:
+        return "action_analyse_message"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        message = tracker.latest_message or {}
+        text = (message.get("text") or "").strip()
+        # Button payloads ("/affirm") carry no feelings of their own.
+        if not text or text.startswith("/"):
+            return []
+        intent = (message.get("intent") or {}).get("name")
+        try:
+            model_name, sentiment, intensity = await asyncio.to_thread(_analyse, text)
+        except Exception as error:  # the conversation goes on without a sentiment
+            logger.error("Sentiment analysis failed: %s", error)
+            return []
+        events = [
+            SlotSet(
+                "sentiment",
+                {
+                    "label": sentiment.label,
+                    "score": round(sentiment.score, 4),
+                    "intensity": round(intensity, 4),
+                    "model": model_name,
+                },
+            )
+        ]
+        try:
+            reason = await self._record(tracker, intent, sentiment, intensity)
+        except CRMUnavailable:
+            # Without the CRM there is no history; the message alone may still call for a person.
+            reason = escalation_reason([sentiment.score], intensity=intensity)
+        if reason:
+            events.append(SlotSet("escalation_reason", reason))
+        return events
+
+    @staticmethod
+    async def _record(
+        tracker: Tracker, intent: str | None, sentiment: Sentiment, intensity: float
+    ) -> str | None:
+        sender_id = tracker.sender_id
+        customer_id = await customer_id_for(tracker)
+
+        def work(crm: CRM) -> str | None:
+            interaction = crm.interactions.record_sentiment(
+                sender_id, intent=intent, label=sentiment.label, score=round(sentiment.score, 4)
+            )
+            tier = crm.profiles.refresh(customer_id).tier if customer_id is not None else None
+            if interaction.handoff:  # already with a person
+                return None
+            scores = [float(m["score"]) for m in interaction.message_sentiments]
+            reason = escalation_reason(scores, tier, intensity)
+            if reason:
+                crm.decisions.log(
+                    sender_id,
+                    "escalate",
+                    f"Handed to a person: {reason}.",
+                    customer_id=customer_id,
+                    details={"scores": scores, "tier": tier, "intensity": intensity},
+                )
+            return reason
+
+        return await run_in_crm(work)

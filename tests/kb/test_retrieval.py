@@ -206,11 +206,12 @@ def test_an_empty_knowledge_base_answers_nothing(tmp_path: Path, monkeypatch):
 def test_the_shops_own_article_wins_over_a_close_generic_one():
     from bot.kb.retrieval import Hit, prefer_own_articles
 
-    generic = Hit("bitext-pay", "Pay", "Visit our website.", 0.80, "check_payment_methods", "bitext")
-    own = Hit("payment-methods", "Payment", "We accept PayPal.", 0.78, "check_payment_methods")
+    intent = "check_payment_methods"
+    generic = Hit("bitext-pay", "Pay", "Visit our website.", 0.80, intent, "bitext")
+    own = Hit("payment-methods", "Payment", "We accept PayPal.", 0.78, intent)
     other = Hit("payment-declined", "Declined", "...", 0.5, "payment_issue")
     assert prefer_own_articles([generic, own, other]) == [own, generic, other]
     # Not when the shop's article is clearly worse, or is about something else.
-    far = Hit("payment-methods", "Payment", "We accept PayPal.", 0.70, "check_payment_methods")
+    far = Hit("payment-methods", "Payment", "We accept PayPal.", 0.70, intent)
     assert prefer_own_articles([generic, far]) == [generic, far]
     assert prefer_own_articles([generic, other]) == [generic, other]

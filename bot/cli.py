@@ -41,7 +41,11 @@ def _db_seed(args: argparse.Namespace) -> int:
         summary = seed_demo_data(crm.session, customers=args.customers, random_seed=args.seed)
         # The knowledge base follows the article files in data/kb (an upsert by slug).
         articles = seed_articles(crm.session)
-    print(f"Knowledge base: {articles} articles from data/kb")
+    print(f"Knowledge base: {articles} articles from data/kb; building its index...")
+    from bot.kb import get_knowledge_base
+
+    # Embedding the articles now spares the first customer question the wait.
+    print(f"Knowledge base index ready: {get_knowledge_base().size} articles")
     if not summary.created:
         print("The demo customers are already there: nothing to do")
     else:

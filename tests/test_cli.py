@@ -50,7 +50,9 @@ def test_a_bad_setting_is_named(
 def test_migrate_and_seed_are_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     assert main(["db", "migrate"]) == 0
     assert main(["db", "seed", "--customers", "5"]) == 0
-    assert "Created 7 customers" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Created 7 customers" in out
+    assert "Knowledge base index ready:" in out
     assert main(["db", "migrate"]) == 0
     assert main(["db", "seed", "--customers", "5"]) == 0
     assert "already there" in capsys.readouterr().out

@@ -103,11 +103,83 @@ def _agent(args: argparse.Namespace) -> int:
     return 0
 
 
+def _agent_create(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from bot.console.auth import Agents, check_password
+    from bot.crm import crm_session
+
+    # The environment variable is for scripts; people type it twice, unseen.
+    password = os.environ.get("SUPPORTBOT_NEW_AGENT_PASSWORD")
+    if password is None:
+        password = getpass.getpass("Password for the new agent: ")
+        if getpass.getpass("Repeat the password: ") != password:
+            raise ValueError("the two passwords differ")
+    check_password(password)
+    with crm_session() as crm:
+        agent = Agents(crm.session).create(args.email, args.name, password)
+        agent_id, email = agent.id, agent.email
+    print(f"Created agent {agent_id} ({email}); they can sign in to the console now")
+    return 0
+
+
+def _agent_set_active(args: argparse.Namespace) -> int:
+    from bot.console.auth import Agents
+    from bot.crm import crm_session
+
+    active = args.agent_command == "enable"
+    with crm_session() as crm:
+        agent_id = Agents(crm.session).set_active(args.email, active).id
+    print(f"Agent {agent_id} is {'enabled' if active else 'disabled (sessions ended)'}")
+    return 0
+
+
+def _console(args: argparse.Namespace) -> int:
+    from bot.console import synthetic
+    from bot.crm import migrate
+
+    url = get_settings().database_url
+    if args.console_command == "seed-conversations":
+        migrate(url)
+        print(f"Adding {args.count} synthetic conversations (seed {args.seed})...", flush=True)
+        summary = synthetic.seed_conversations(
+            url, count=args.count, seed=args.seed, progress=lambda line: print(line, flush=True)
+        )
+        print(
+            f"Created {summary.created} conversations ({summary.skipped} were already there), "
+            f"{summary.reviews} reviews, {summary.tags} tags"
+        )
+        return 0
+    dialect = url.split(":", 1)[0].split("+")[0]
+    total = synthetic.conversation_count(url)
+    print(f"Conversation list on {total} conversations ({dialect}), {args.repeat} runs each:")
+    print(synthetic.format_timings(synthetic.bench_list(url, repeat=args.repeat)))
+    return 0
+
+
 def _nlu_report(args: argparse.Namespace) -> int:
     from bot.nlu_report import format_table, read_scores
 
     print(format_table([read_scores(Path(folder)) for folder in args.folders]))
     return 0
+
+
+def _bench_nlu(args: argparse.Namespace) -> int:
+    from bot.nlu_bench.run import run
+
+    if args.stock_epoch_cap is not None and args.stock_epoch_cap < 0:
+        raise SettingsError("--stock-epoch-cap must not be negative (0: no cap)")
+    outcome = run(
+        args.dataset,
+        args.pipeline,
+        quick=args.quick,
+        stock_epoch_cap=args.stock_epoch_cap or None,
+        force=args.force,
+        results_dir=args.results,
+        log=lambda line: print(line, flush=True),
+    )
+    return 1 if outcome.failed else 0
 
 
 def _bench_retrieval(args: argparse.Namespace) -> int:
@@ -183,7 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=0, help="lifetime in seconds")
     token.set_defaults(handler=_token)
 
-    agent = commands.add_parser("agent", help="reply to or resume a handed-off conversation")
+    agent = commands.add_parser(
+        "agent", help="agent logins; reply to or resume a handed-off conversation"
+    )
     agent_commands = agent.add_subparsers(dest="agent_command", required=True)
     reply = agent_commands.add_parser("reply", help="post an agent message")
     reply.add_argument("sender_id")
@@ -193,11 +267,67 @@ def build_parser() -> argparse.ArgumentParser:
     resume = agent_commands.add_parser("resume", help="hand the conversation back to the bot")
     resume.add_argument("sender_id")
     resume.set_defaults(handler=_agent)
+    create = agent_commands.add_parser(
+        "create",
+        help="create an agent login for the console (password from "
+        "SUPPORTBOT_NEW_AGENT_PASSWORD, or asked for twice)",
+    )
+    create.add_argument("email")
+    create.add_argument("--name", required=True)
+    create.set_defaults(handler=_agent_create)
+    for verb, text in (("disable", "stop an agent signing in"), ("enable", "let them again")):
+        toggle = agent_commands.add_parser(verb, help=text)
+        toggle.add_argument("email")
+        toggle.set_defaults(handler=_agent_set_active)
+
+    console = commands.add_parser("console", help="the agent console: synthetic data, benchmark")
+    console_commands = console.add_subparsers(dest="console_command", required=True)
+    seed_conversations = console_commands.add_parser(
+        "seed-conversations", help="add synthetic conversations (with reviews and tags)"
+    )
+    seed_conversations.add_argument("--count", type=int, default=10_000)
+    seed_conversations.add_argument("--seed", type=int, default=7)
+    seed_conversations.set_defaults(handler=_console)
+    bench_list = console_commands.add_parser(
+        "bench-list", help="time the conversation list for typical filters (p50/p95)"
+    )
+    bench_list.add_argument("--repeat", type=int, default=30)
+    bench_list.set_defaults(handler=_console)
 
     report = commands.add_parser("nlu-report", help="summarise `rasa test nlu` result folders")
     report.add_argument("folders", nargs="+")
     report.set_defaults(handler=_nlu_report)
 
+    bench = commands.add_parser(
+        "bench-nlu",
+        help="stock Rasa pipeline vs the project's on public NLU datasets (reports/nlu.md)",
+    )
+    bench.add_argument(
+        "--dataset",
+        nargs="+",
+        default=["bitext", "braun", "banking77", "hwu64", "clinc150"],
+        choices=[
+            *("banking77", "hwu64", "clinc150", "bitext", "braun"),
+            *("braun_askubuntu", "braun_chatbot", "braun_webapps"),
+        ],
+    )
+    bench.add_argument(
+        "--pipeline", nargs="+", default=["stock", "project"], choices=["stock", "project"]
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="CI size: a Bitext subset, few epochs, under var/"
+    )
+    bench.add_argument(
+        "--stock-epoch-cap",
+        type=int,
+        default=5,
+        help="DIET epochs for the stock pipeline on BANKING77/HWU64/CLINC150 (0: no cap)",
+    )
+    bench.add_argument("--force", action="store_true", help="rerun cells that have a result")
+    bench.add_argument(
+        "--results", type=Path, default=None, help="cell cache folder (default: reports/nlu)"
+    )
+    bench.set_defaults(handler=_bench_nlu)
     bench = commands.add_parser(
         "bench-sentiment", help="the sentiment model vs VADER on TweetEval and airline tweets"
     )

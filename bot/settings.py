@@ -60,6 +60,8 @@ class Settings:
     agent_api_token: str | None = field(default=None, repr=False)
     # Key that signs the widget's session cookie.
     session_secret: str | None = field(default=None, repr=False)
+    # How long an agent console login lasts (absolute, from sign-in).
+    agent_session_hours: int = 8
     log_level: str = "INFO"
     # Serve the demo host pages that sign in as the seeded demo customers (never in production).
     demo_pages: bool = False
@@ -105,6 +107,7 @@ class Settings:
             rasa_api_token=_secret(env, "SUPPORTBOT_RASA_TOKEN"),
             agent_api_token=_secret(env, "SUPPORTBOT_AGENT_TOKEN"),
             session_secret=_secret(env, "SUPPORTBOT_SESSION_SECRET"),
+            agent_session_hours=_int(env, "SUPPORTBOT_AGENT_SESSION_HOURS", 8, minimum=1),
             log_level=log_level,
             demo_pages=env.get("SUPPORTBOT_DEMO_PAGES", "").strip().lower() in {"1", "true", "yes"},
             model_path=Path(

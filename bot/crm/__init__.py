@@ -1,6 +1,7 @@
 """The CRM profile store: models, the session pattern, repositories and the demo seed."""
 
-import bot.kb.models  # noqa: F401  (the knowledge base's table shares the CRM metadata)
+import bot.console.models  # (the agent console's tables share the CRM metadata)
+import bot.kb.models  # noqa: F401  (and so does the knowledge base's)
 from bot.crm.db import get_engine, migrate, session_scope
 from bot.crm.models import (
     Customer,

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.rasa_client import RasaClient, RasaRequestError, RasaUnavailable
 from bot.settings import Settings, get_settings
-from bot.web import agent_api, chat_api, pages
+from bot.web import agent_api, chat_api, console_api, pages
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
     app.include_router(pages.router)
     app.include_router(chat_api.router)
     app.include_router(agent_api.router)
+    app.include_router(console_api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders)
     return app

@@ -1,0 +1,1 @@
+"""The agent console's back end: agent logins and sessions, the conversation list, reviews."""

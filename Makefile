@@ -22,7 +22,7 @@ RASA := env $$($(VENV)/bin/supportbot env) $(RASA_VENV)/bin/rasa
 NLU_DATA := $(shell find data -name '*.yml' 2>/dev/null)
 
 .PHONY: help setup run db train test lint types validate test-stories test-nlu pytest \
-	test-rasa-components bench-retrieval bench-sentiment clean
+	test-rasa-components bench-retrieval bench-sentiment bench-nlu clean
 
 help:
 	@echo "make run    set up, seed the demo CRM, train if needed, start everything"
@@ -31,6 +31,8 @@ help:
 	@echo "     test-stories | test-nlu | pytest | clean"
 	@echo "make bench-retrieval   knowledge-base retrieval benchmark -> reports/retrieval.md"
 	@echo "make bench-sentiment   sentiment model vs VADER on TweetEval + airline tweets -> reports/sentiment.md"
+	@echo "make bench-nlu         stock Rasa pipeline vs the project's on public NLU sets -> reports/nlu.md"
+	@echo "                       (resumable; BENCH_NLU_ARGS='--quick' or '--dataset braun', see README)"
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed $(ENCODER) $(SENTIMENT)
 
@@ -109,6 +111,11 @@ bench-retrieval: setup
 # The sentiment model vs VADER on TweetEval and the airline tweets, latency, targets.
 bench-sentiment: setup
 	$(VENV)/bin/supportbot bench-sentiment
+
+# Stock Rasa pipeline vs config.yml's NLU pipeline on the public datasets; each cell is cached in
+# reports/nlu/cells, so an interrupted run resumes where it stopped. Hours in full (README).
+bench-nlu: setup
+	$(VENV)/bin/supportbot bench-nlu $(BENCH_NLU_ARGS)
 
 clean:
 	rm -rf var/results var/eval .pytest_cache .mypy_cache .ruff_cache

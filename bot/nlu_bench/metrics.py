@@ -1,0 +1,104 @@
+"""Scores of one cell's predictions: intent accuracy, macro-F1, entity F1, OOS, latency."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score
+
+FALLBACK = "nlu_fallback"
+
+
+def intent_scores(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
+    """Accuracy and macro-F1 over the gold classes.
+
+    A fallback prediction counts as wrong; it is no class of its own in the macro average.
+    """
+    labels = sorted(set(gold))
+    return {
+        "accuracy": float(accuracy_score(gold, predicted)),
+        "macro_f1": float(
+            f1_score(gold, predicted, labels=labels, average="macro", zero_division=0)
+        ),
+    }
+
+
+def _mentions(entities: Sequence[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    return Counter((str(e["entity"]), " ".join(str(e["value"]).lower().split())) for e in entities)
+
+
+def entity_f1(
+    gold: Sequence[Sequence[dict[str, Any]]], predicted: Sequence[Sequence[dict[str, Any]]]
+) -> dict[str, float]:
+    """Micro precision/recall/F1 of exact (entity type, value) matches per message."""
+    hits = n_gold = n_predicted = 0
+    for gold_entities, predicted_entities in zip(gold, predicted, strict=True):
+        g, p = _mentions(gold_entities), _mentions(predicted_entities)
+        hits += sum((g & p).values())
+        n_gold += sum(g.values())
+        n_predicted += sum(p.values())
+    precision = hits / n_predicted if n_predicted else 0.0
+    recall = hits / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"entity_precision": precision, "entity_recall": recall, "entity_f1": f1}
+
+
+def oos_scores(gold: Sequence[str], predicted: Sequence[str], oos: str) -> dict[str, float]:
+    """CLINC150: accuracy on in-scope queries, and recall of out-of-scope ones.
+
+    A fallback prediction counts as "out of scope": that is what the bot would do with it.
+    """
+    in_scope = [(g, p) for g, p in zip(gold, predicted, strict=True) if g != oos]
+    out = [p for g, p in zip(gold, predicted, strict=True) if g == oos]
+    return {
+        "in_scope_accuracy": sum(g == p for g, p in in_scope) / len(in_scope) if in_scope else 0.0,
+        "oos_recall": sum(p in (oos, FALLBACK) for p in out) / len(out) if out else 0.0,
+    }
+
+
+def confused_pairs(
+    gold: Sequence[str], predicted: Sequence[str], top: int | None = 10
+) -> list[tuple[str, str, int]]:
+    """The most frequent (gold, predicted) mistakes (all of them when `top` is None)."""
+    mistakes = Counter((g, p) for g, p in zip(gold, predicted, strict=True) if g != p)
+    return [(g, p, n) for (g, p), n in mistakes.most_common(top)]
+
+
+def latency(ms: Sequence[float]) -> dict[str, float]:
+    values = np.asarray(ms, dtype=float)
+    return {
+        "p50_ms": float(np.percentile(values, 50)),
+        "p95_ms": float(np.percentile(values, 95)),
+    }
+
+
+def score(
+    cases: Sequence[dict[str, Any]],
+    predictions: Sequence[dict[str, Any]],
+    *,
+    has_entities: bool,
+    oos: str | None = None,
+) -> dict[str, Any]:
+    """All metrics of one cell."""
+    gold = [str(c["intent"]) for c in cases]
+    predicted = [str(p["intent"]) for p in predictions]
+    result: dict[str, Any] = {"examples": len(gold), **intent_scores(gold, predicted)}
+    result["fallback_rate"] = sum(p == FALLBACK for p in predicted) / len(predicted)
+    # How the classifier alone does, before FallbackClassifier replaces unsure answers.
+    top = [str(p.get("top_intent") or p["intent"]) for p in predictions]
+    result["accuracy_without_fallback"] = intent_scores(gold, top)["accuracy"]
+    if has_entities:
+        result.update(
+            entity_f1([c["entities"] for c in cases], [p["entities"] for p in predictions])
+        )
+    if oos is not None:
+        result.update(oos_scores(gold, predicted, oos))
+    result["confused"] = confused_pairs(gold, predicted)
+    # Enough to draw the confusion between any intents in the report.
+    result["mistakes"] = confused_pairs(gold, predicted, top=None)
+    result["correct"] = dict(Counter(g for g, p in zip(gold, predicted, strict=True) if g == p))
+    result.update(latency([float(p["ms"]) for p in predictions]))
+    return result

@@ -1,0 +1,164 @@
+"""bench-nlu: loaders on the real files, metrics on hand-made predictions, and a CI-sized run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.nlu_bench import datasets, metrics
+from bot.settings import PROJECT_ROOT
+
+needs_data = pytest.mark.skipif(
+    not (datasets.datasets_dir() / "banking77").exists(),
+    reason=f"public datasets not found in {datasets.datasets_dir()}",
+)
+
+# Rasa 3.6's inline entity syntax (rasa.shared.nlu.training_data.entities_parser).
+_ENTITY = re.compile(
+    r"\[(?P<text>[^\]]+?)\](\((?P<entity>[^:)]+?)(?:\:(?P<value>[^)]+))?\)|\{(?P<dict>[^}]+?)\})"
+)
+
+
+def _parse_annotated(text: str) -> tuple[str, list[tuple[int, int, str, str]]]:
+    plain, spans, at = "", [], 0
+    for match in _ENTITY.finditer(text):
+        plain += text[at : match.start()]
+        start = len(plain)
+        plain += match["text"]
+        if match["dict"]:
+            data = yaml.safe_load("{" + match["dict"] + "}")
+            entity, value = data["entity"], data["value"]
+        else:
+            entity, value = match["entity"], match["value"] or match["text"]
+        spans.append((start, len(plain), entity, value))
+        at = match.end()
+    return plain + text[at:], spans
+
+
+@needs_data
+@pytest.mark.parametrize(
+    ("name", "train", "test", "intents"),
+    [
+        ("banking77", 10_003, 3_080, 77),
+        ("hwu64", 9_960, 1_076, 64),
+        ("clinc150", 15_100, 5_500, 151),
+        ("bitext", 6_453, 810, 27),
+        ("braun_askubuntu", 53, 109, 5),
+        ("braun_chatbot", 100, 106, 2),
+        ("braun_webapps", 30, 59, 8),
+        ("bitext_quick", 200, 80, 8),
+    ],
+)
+def test_loader_counts(name: str, train: int, test: int, intents: int) -> None:
+    split = datasets.load(name)
+    assert (len(split.train), len(split.test), len(split.intents)) == (train, test, intents)
+    assert all(u.text and " " not in u.intent for u in split.train + split.test)
+
+
+@needs_data
+def test_hwu64_entities_round_trip_through_rasa_yaml() -> None:
+    split = datasets.load("hwu64")
+    with_entities = [u for u in split.test if u.entities]
+    assert len(with_entities) > 500
+    document = yaml.safe_load(datasets.to_rasa_yaml(split.test))
+    examples = [
+        line[2:]
+        for block in document["nlu"]
+        for line in block["examples"].splitlines()
+        if line.startswith("- ")
+    ]
+    assert len(examples) == len(split.test)
+    by_text = {datasets.annotated(u): u for u in split.test}
+    for example in examples:
+        utterance = by_text[example]
+        text, spans = _parse_annotated(example)
+        assert text == utterance.text.translate(datasets._ANNOTATION_CHARS)
+        assert spans == [(s.start, s.end, s.entity, s.value) for s in utterance.entities]
+
+
+@needs_data
+def test_braun_entity_token_indices_become_character_spans() -> None:
+    split = datasets.load("braun_askubuntu")
+    upgrade = next(u for u in split.test if u.text == "Upgrading from 11.10 to 12.04")
+    assert [(upgrade.text[s.start : s.end], s.entity) for s in upgrade.entities] == [
+        ("11.10", "UbuntuVersion"),
+        ("12.04", "UbuntuVersion"),
+    ]
+
+
+def test_annotation_characters_in_text_are_neutralised() -> None:
+    utterance = datasets.Utterance(
+        "order [12] {x}", "track", (datasets.Span(6, 10, "order_id", "12"),)
+    )
+    assert datasets.annotated(utterance) == 'order [(12)]{"entity": "order_id", "value": "12"} (x)'
+
+
+def test_intent_metrics_count_fallback_as_wrong() -> None:
+    gold = ["a", "a", "b", "b"]
+    predicted = ["a", "b", "b", metrics.FALLBACK]
+    scores = metrics.intent_scores(gold, predicted)
+    assert scores["accuracy"] == pytest.approx(0.5)
+    # a: P 1, R 1/2 -> F1 2/3; b: P 1/2, R 1/2 -> F1 1/2.
+    assert scores["macro_f1"] == pytest.approx((2 / 3 + 1 / 2) / 2)
+
+
+def test_entity_f1_is_exact_type_and_value() -> None:
+    gold = [
+        [{"entity": "date", "value": "Today"}, {"entity": "time", "value": "9 am"}],
+        [{"entity": "place", "value": "paris"}],
+    ]
+    predicted = [
+        [{"entity": "date", "value": "today"}, {"entity": "time", "value": "9"}],
+        [{"entity": "person", "value": "paris"}],
+    ]
+    scores = metrics.entity_f1(gold, predicted)
+    assert scores["entity_precision"] == pytest.approx(1 / 3)
+    assert scores["entity_recall"] == pytest.approx(1 / 3)
+    assert scores["entity_f1"] == pytest.approx(1 / 3)
+
+
+def test_oos_scores() -> None:
+    gold = ["x", "y", "oos", "oos", "oos", "oos"]
+    predicted = ["x", "oos", "oos", metrics.FALLBACK, "x", "y"]
+    scores = metrics.oos_scores(gold, predicted, "oos")
+    assert scores == {"in_scope_accuracy": 0.5, "oos_recall": 0.5}
+
+
+def test_score_collects_confusions_and_latency() -> None:
+    cases = [{"intent": i, "entities": []} for i in ["a", "a", "a", "b"]]
+    predictions = [
+        {"intent": p, "top_intent": p, "entities": [], "ms": ms}
+        for p, ms in [("b", 1.0), ("b", 2.0), ("a", 3.0), ("b", 4.0)]
+    ]
+    result = metrics.score(cases, predictions, has_entities=False)
+    assert result["confused"] == [("a", "b", 2)]
+    assert result["p50_ms"] == pytest.approx(2.5)
+    assert result["accuracy"] == pytest.approx(0.5)
+
+
+RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+ENCODER = PROJECT_ROOT / "var" / "encoder" / "model.onnx"
+
+
+@pytest.mark.integration
+@needs_data
+@pytest.mark.skipif(not RASA.exists(), reason=f"{RASA} missing: run `make setup`")
+@pytest.mark.skipif(not ENCODER.exists(), reason=f"{ENCODER} missing: run `make setup`")
+def test_quick_benchmark_project_beats_stock(tmp_path: Path) -> None:
+    from bot.nlu_bench.run import run
+
+    outcome = run(
+        quick=True,
+        results_dir=tmp_path / "results",
+        work_dir=tmp_path / "work",
+        report_path=tmp_path / "nlu.md",
+    )
+    assert not outcome.failed, outcome.failed
+    by_pipeline = {r["pipeline"]: r for r in outcome.results}
+    # A comparison, not a timing: same split, same epochs for both pipelines.
+    assert by_pipeline["project"]["accuracy"] > by_pipeline["stock"]["accuracy"]
+    report = (tmp_path / "nlu.md").read_text()
+    assert "| stock |" in report and "| **project** |" in report

@@ -33,9 +33,16 @@ POSTGRES_URL = os.environ.get("SUPPORTBOT_TEST_POSTGRES_URL", "")
 
 def _fresh_database(url: str) -> None:
     engine = get_engine(url)
-    Base.metadata.drop_all(engine)
-    with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    if engine.dialect.name == "postgresql":
+        # The test database is the tests' own: start from an empty schema, so tables left by
+        # another version of the schema (or an interrupted run) cannot get in the way.
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    else:
+        Base.metadata.drop_all(engine)
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     migrate(url)
     with engine.begin() as connection, Session(bind=connection) as session:
         seed_demo_data(session, customers=30)

@@ -42,6 +42,20 @@ def _analyse(text: str) -> tuple[str, Sentiment, float]:
     return model.name, sentiment, intensity.score
 
 
+def _already_analysed(tracker: Tracker) -> bool:
+    """Whether this message has its sentiment already.
+
+    Rasa runs slot extraction again when a form is activated, for the same message: recording
+    it twice would count one negative message as two.
+    """
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "slot" and event.get("name") == "sentiment":
+            return True
+    return False
+
+
 class ActionAnalyseMessage(Action):
     def name(self) -> str:
         return "action_analyse_message"
@@ -52,7 +66,7 @@ class ActionAnalyseMessage(Action):
         message = tracker.latest_message or {}
         text = (message.get("text") or "").strip()
         # Button payloads ("/affirm") carry no feelings of their own.
-        if not text or text.startswith("/"):
+        if not text or text.startswith("/") or _already_analysed(tracker):
             return []
         intent = (message.get("intent") or {}).get("name")
         try:

@@ -61,9 +61,12 @@ class EscalationPolicy(Policy):
     ) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
         action = next_action(tracker)
-        if action is not None and action in domain.action_names_or_texts:
-            probabilities[domain.index_for_action(action)] = 1.0
-        return self._prediction(probabilities)
+        if action is None or action not in domain.action_names_or_texts:
+            return self._prediction(probabilities)
+        probabilities[domain.index_for_action(action)] = 1.0
+        # While a form runs, RulePolicy's loop prediction is a "no user" prediction, which beats
+        # every prediction that is not, whatever its priority; this one must be able to win.
+        return self._prediction(probabilities, is_no_user_prediction=True)
 
 
 def next_action(tracker: DialogueStateTracker) -> str | None:

@@ -102,3 +102,17 @@ async def test_without_the_crm_the_message_alone_still_decides(
 async def test_mild_disappointment_alone_does_not_call_a_person(crm_url, dispatcher, domain):
     slots = await say("I am disappointed with the delay", dispatcher, domain)
     assert slots["sentiment"]["label"] == "negative" and "escalation_reason" not in slots
+
+
+async def test_a_message_is_recorded_once_when_rasa_extracts_slots_again(
+    crm_url, dispatcher, domain
+):
+    # Rasa reruns slot extraction for the same message when a form is activated.
+    from tests.actions.conftest import with_new_slots
+
+    first = get_tracker(intent="complaint", text=FED_UP)
+    slots = slot_events(await ActionAnalyseMessage().run(dispatcher, first, domain))
+    again = with_new_slots(first, sentiment=slots["sentiment"])
+
+    assert await ActionAnalyseMessage().run(dispatcher, again, domain) == []
+    assert len(interaction(crm_url).message_sentiments) == 1

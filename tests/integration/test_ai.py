@@ -89,3 +89,18 @@ def test_goodbye_asks_for_a_rating_and_stores_it(stack: Stack) -> None:
         assert interaction.csat_rating == 4
         assert interaction.csat_comment == "answers were a bit slow"
         assert interaction.satisfaction_estimate is not None
+
+
+def test_a_second_negative_message_escalates_even_inside_a_form(stack: Stack) -> None:
+    sender = "it-escalate-0002"
+    first = texts(stack.say(sender, "My parcel is late again. I am really annoyed."))
+    assert "bringing in a person" not in first  # one negative message is not enough
+    reply = texts(stack.say(sender, "Seriously? Nobody ever answers, this is useless."))
+
+    assert "bringing in a person" in reply
+    with crm_session(stack.crm_url) as crm:
+        interaction = crm.interactions.start_or_get(sender)
+        # Each message once, although a form's activation re-runs slot extraction.
+        assert len(interaction.message_sentiments) == 2
+        (decision,) = crm.decisions.for_conversation(sender)
+        assert "2 negative messages" in decision.reason

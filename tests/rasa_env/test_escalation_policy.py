@@ -54,6 +54,21 @@ def test_listens_after_escalating(policy):
     assert predicted(policy, events) == "action_listen"
 
 
+def test_escalation_beats_the_form_an_upset_customer_is_in(policy):
+    from rasa.core.policies.ensemble import DefaultPolicyPredictionEnsemble
+    from rasa.core.policies.policy import PolicyPrediction
+
+    tracker = DialogueStateTracker.from_events("c-1", [ActionExecuted("action_listen"), *angry()])
+    ours = policy.predict_action_probabilities(tracker, DOMAIN)
+    form = [0.0] * DOMAIN.num_actions
+    form[DOMAIN.index_for_action("support_ticket_form")] = 1.0
+    # RulePolicy's prediction of an active form's happy path: a "no user" prediction.
+    loop = PolicyPrediction(form, "RulePolicy", policy_priority=6, is_no_user_prediction=True)
+
+    best = DefaultPolicyPredictionEnsemble._pick_best_policy([loop, ours])
+    assert best.policy_name == "EscalationPolicy"
+
+
 def test_no_opinion_without_a_reason_or_once_the_turn_moved_on(policy):
     assert predicted(policy, angry(reason=None)) is None
     calm = UserUttered("thanks", intent={"name": "thank", "confidence": 0.9})

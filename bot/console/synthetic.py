@@ -7,7 +7,6 @@ any) for the CRM's customers, with reviews and tags; `bench_list` times the list
 from __future__ import annotations
 
 import random
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from bot.console.models import ConversationReview, ConversationTag, ReviewStatus
 from bot.crm.models import Customer, Interaction
 from bot.crm.profile import sentiment_trend
 from bot.crm.repositories import crm_session
+from bot.latency import p50_p95
 from bot.settings import PROJECT_ROOT
 
 SMALL_TALK = {"greet", "goodbye", "affirm", "deny", "thank", "bot_challenge", "inform"}
@@ -233,11 +233,6 @@ class Timing:
     p95_ms: float
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 def bench_list(url: str | None, *, repeat: int = 30, page_size: int = 25) -> list[Timing]:
     """Time `list_conversations` (count + page + tags) per filter, on page 1 and the last page."""
     if repeat < 1:
@@ -254,15 +249,8 @@ def bench_list(url: str | None, *, repeat: int = 30, page_size: int = 25) -> lis
                     start = time.perf_counter()
                     list_conversations(crm.session, f, page=page, page_size=page_size)
                     samples.append((time.perf_counter() - start) * 1000)
-                timings.append(
-                    Timing(
-                        name,
-                        page,
-                        first.total,
-                        round(statistics.median(samples), 2),
-                        round(_percentile(samples, 0.95), 2),
-                    )
-                )
+                p50, p95 = p50_p95(samples)
+                timings.append(Timing(name, page, first.total, round(p50, 2), round(p95, 2)))
     return timings
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from bot.settings import PROJECT_ROOT
+from bot.datasets import DatasetMissing, datasets_dir
 
 Split = Literal["train", "dev", "test"]
 
@@ -50,10 +50,6 @@ TOPICS: dict[str, list[str]] = {
 _ANNOTATION_CHARS = str.maketrans({"[": "(", "]": ")", "{": "(", "}": ")"})
 
 
-class DatasetMissing(FileNotFoundError):
-    """The Bitext files are not where the settings say."""
-
-
 @dataclass(frozen=True)
 class Example:
     """One utterance with at most one entity span."""
@@ -80,13 +76,9 @@ class Example:
 
 
 def dataset_dir() -> Path:
-    """Where the Bitext files are: $SUPPORTBOT_BITEXT_DIR or ../shared/datasets."""
+    """Where the Bitext files are: $SUPPORTBOT_BITEXT_DIR or the datasets folder's copy."""
     configured = os.environ.get("SUPPORTBOT_BITEXT_DIR", "").strip()
-    path = (
-        Path(configured)
-        if configured
-        else PROJECT_ROOT.parent / "shared" / "datasets" / "bitext_customer_support"
-    )
+    path = Path(configured) if configured else datasets_dir() / "bitext_customer_support"
     return path / "intent_detection_splits"
 
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.datasets.bitext import DatasetMissing, dataset_dir
+from bot.datasets import DatasetMissing
+from bot.datasets.bitext import dataset_dir
 
 ANSWER_BANK = "bitext_customer_support_2023-08-18_4514rows.csv"
 QUESTIONS_PER_ARTICLE = 6

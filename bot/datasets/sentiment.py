@@ -11,23 +11,18 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from bot.settings import PROJECT_ROOT
+from bot.datasets import DatasetMissing, datasets_dir
 
 TWEETEVAL = "tweeteval_sentiment"
 AIRLINE = "twitter_us_airline_sentiment"
 # TweetEval's mapping.txt
 TWEETEVAL_LABELS = ("negative", "neutral", "positive")
-
-
-class DatasetMissing(FileNotFoundError):
-    """A dataset file is not where it should be."""
 
 
 @dataclass(frozen=True)
@@ -49,12 +44,6 @@ class PublishedResult:
     system: str
     macro_recall: float  # x100, as published
     reference: str
-
-
-def datasets_dir() -> Path:
-    """$SUPPORTBOT_DATASETS_DIR, or ../shared/datasets next to the checkout."""
-    configured = os.environ.get("SUPPORTBOT_DATASETS_DIR", "").strip()
-    return Path(configured) if configured else PROJECT_ROOT.parent / "shared" / "datasets"
 
 
 def _file(dataset: str, name: str, root: Path | None) -> Path:

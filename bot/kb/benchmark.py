@@ -55,6 +55,7 @@ from bot.kb.retrieval import (
     Scoring,
     load_threshold,
 )
+from bot.latency import p50_p95
 from bot.settings import PROJECT_ROOT
 
 REPORT = PROJECT_ROOT / "reports" / "retrieval.md"
@@ -93,8 +94,7 @@ class ScaleResult:
 
 
 def _percentiles(seconds: Sequence[float]) -> tuple[float, float]:
-    p50, p95 = np.percentile(np.asarray(seconds) * 1e3, [50, 95])
-    return float(p50), float(p95)
+    return p50_p95([1e3 * s for s in seconds])
 
 
 def _timed(function: Callable[[str], object], texts: Sequence[str]) -> tuple[float, float]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
 import re
 from collections import defaultdict
@@ -18,14 +17,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from bot.datasets import bitext
-from bot.settings import PROJECT_ROOT
+from bot.datasets import DatasetMissing, bitext, datasets_dir
 
 OOS = "oos"  # CLINC150's out-of-scope label, trained as its own class
-
-
-class DatasetMissing(FileNotFoundError):
-    """A dataset file is not where it should be."""
 
 
 @dataclass(frozen=True)
@@ -58,11 +52,6 @@ class Split:
     @property
     def intents(self) -> list[str]:
         return sorted({u.intent for u in self.train} | {u.intent for u in self.test})
-
-
-def datasets_dir() -> Path:
-    configured = os.environ.get("SUPPORTBOT_DATASETS_DIR", "").strip()
-    return Path(configured) if configured else PROJECT_ROOT.parent / "shared" / "datasets"
 
 
 def _file(*parts: str) -> Path:

@@ -6,8 +6,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
+
+from bot.latency import p50_p95
 
 FALLBACK = "nlu_fallback"
 
@@ -68,11 +69,8 @@ def confused_pairs(
 
 
 def latency(ms: Sequence[float]) -> dict[str, float]:
-    values = np.asarray(ms, dtype=float)
-    return {
-        "p50_ms": float(np.percentile(values, 50)),
-        "p95_ms": float(np.percentile(values, 95)),
-    }
+    p50, p95 = p50_p95(ms)
+    return {"p50_ms": p50, "p95_ms": p95}
 
 
 def score(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from bot.datasets.sentiment import (
     load_tweeteval_published,
     load_tweeteval_reference_predictions,
 )
+from bot.latency import p50_p95
 from bot.sentiment.base import LABELS, SentimentModel
 from bot.settings import PROJECT_ROOT
 
@@ -98,9 +98,7 @@ def measure_latency(model: SentimentModel, texts: Sequence[str]) -> Latency:
         started = time.perf_counter()
         model.analyse([text])
         timings.append(1000 * (time.perf_counter() - started))
-    timings.sort()
-    p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
-    return Latency(statistics.median(timings), p95, len(timings))
+    return Latency(*p50_p95(timings), len(timings))
 
 
 def run_benchmark(

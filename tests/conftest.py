@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,18 @@ from bot.settings import get_settings
 from tests.stack import stack  # noqa: F401  (the session-wide Rasa + actions stack)
 
 IDENTITY_SECRET = "test-identity-secret-0123456789abcdef"
+POSTGRES_URL = os.environ.get("SUPPORTBOT_TEST_POSTGRES_URL", "")
+# Parameters of a fixture that runs its tests on SQLite, and on PostgreSQL when one is configured.
+DATABASES = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(not POSTGRES_URL, reason="SUPPORTBOT_TEST_POSTGRES_URL unset"),
+        ],
+    ),
+]
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -13,8 +12,8 @@ from sqlalchemy import insert, text
 from bot.console import auth
 from bot.console.models import ConversationReview, ConversationTag, ReviewStatus
 from bot.crm import Customer, Interaction, crm_session, get_engine, migrate
+from tests.conftest import DATABASES, POSTGRES_URL
 
-POSTGRES_URL = os.environ.get("SUPPORTBOT_TEST_POSTGRES_URL", "")
 # A schema of their own, so these tests and the CRM tests never drop each other's tables.
 PG_SCHEMA = "console_tests"
 PASSWORD = "correct horse battery"
@@ -140,16 +139,7 @@ def _fresh_postgres() -> str:
 
 @pytest.fixture(
     scope="module",
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not POSTGRES_URL, reason="SUPPORTBOT_TEST_POSTGRES_URL unset"),
-            ],
-        ),
-    ],
+    params=DATABASES,
 )
 def hand_made(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

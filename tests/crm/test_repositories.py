@@ -5,7 +5,6 @@ Each test runs inside a transaction that is rolled back.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -27,8 +26,7 @@ from bot.crm import (
 )
 from bot.crm.models import Base
 from bot.crm.seed import seed_demo_data
-
-POSTGRES_URL = os.environ.get("SUPPORTBOT_TEST_POSTGRES_URL", "")
+from tests.conftest import DATABASES, POSTGRES_URL
 
 
 def _fresh_database(url: str) -> None:
@@ -51,16 +49,7 @@ def _fresh_database(url: str) -> None:
 
 @pytest.fixture(
     scope="module",
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not POSTGRES_URL, reason="SUPPORTBOT_TEST_POSTGRES_URL unset"),
-            ],
-        ),
-    ],
+    params=DATABASES,
 )
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     if request.param == "sqlite":

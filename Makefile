@@ -11,6 +11,7 @@ RESULTS := var/results
 MODEL_DIR := models
 ENCODER := var/encoder/model.onnx
 SENTIMENT := var/sentiment/head.json
+VENDOR := bot/web/static/vendor/.built
 
 export RASA_TELEMETRY_ENABLED := false
 export HF_HUB_OFFLINE := 1
@@ -34,7 +35,12 @@ help:
 	@echo "make bench-nlu         stock Rasa pipeline vs the project's on public NLU sets -> reports/nlu.md"
 	@echo "                       (resumable; BENCH_NLU_ARGS='--quick' or '--dataset braun', see README)"
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed $(ENCODER) $(SENTIMENT)
+setup: $(VENV)/.installed $(RASA_VENV)/.installed $(ENCODER) $(SENTIMENT) $(VENDOR)
+
+# Front-end libraries from the npm registry, pinned by package-lock.json (never a CDN).
+$(VENDOR): package.json package-lock.json scripts/build-assets
+	scripts/build-assets
+	@touch $@
 
 $(VENV)/.installed: pyproject.toml constraints/actions.txt
 	@echo "== Setting up $(VENV) (Python 3.11: actions, CRM, web app, tests)"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
-from actions.crm import CRMUnavailable, customer_id_for, run_in_crm
+from actions.crm import CRMUnavailable, customer_id_for, record_conversation, run_in_crm
 from bot.crm import CRM
 from bot.escalation import escalation_reason
 from bot.sentiment import Sentiment, VaderSentiment, get_sentiment_model
@@ -105,6 +105,9 @@ class ActionAnalyseMessage(Action):
             interaction = crm.interactions.record_sentiment(
                 sender_id, intent=intent, label=sentiment.label, score=round(sentiment.score, 4)
             )
+            # Every analysed message keeps the conversation's intents current, so the console's
+            # intent filter and analytics see conversations in which only a form ran.
+            record_conversation(crm, tracker)
             tier = crm.profiles.refresh(customer_id).tier if customer_id is not None else None
             if interaction.handoff:  # already with a person
                 return None

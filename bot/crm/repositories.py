@@ -241,11 +241,6 @@ class Interactions:
             self.session.flush()
         return interaction
 
-    def record_intent(self, sender_id: str, intent: str) -> None:
-        interaction = self.start_or_get(sender_id)
-        # A new list, so the JSON column sees the change.
-        interaction.intents = [*interaction.intents, intent]
-
     def bind_customer(self, sender_id: str, customer_id: int, *, method: str) -> None:
         """Record that this conversation's customer has been verified."""
         if method not in VERIFICATION_METHODS:

@@ -44,6 +44,19 @@ async def test_each_message_is_scored_into_the_tracker_and_the_crm(crm_url, disp
     assert dispatcher.messages == []  # it speaks only through slots
 
 
+async def test_each_analysed_message_keeps_the_conversation_intents_current(
+    crm_url, dispatcher, domain
+):
+    earlier = [
+        {"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet"}}},
+        {"event": "bot", "text": "Hello!"},
+    ]
+    tracker = get_tracker(intent="track_order", text="where is my parcel?", events=earlier)
+    await ActionAnalyseMessage().run(dispatcher, tracker, domain)
+
+    assert interaction(crm_url).intents == ["greet", "track_order"]
+
+
 async def test_a_furious_message_escalates_and_logs_why(crm_url, dispatcher, domain):
     slots = await say(FURIOUS, dispatcher, domain)
 

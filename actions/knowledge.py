@@ -37,7 +37,11 @@ class ActionAnswerQuestion(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         question = ((tracker.latest_message or {}).get("text") or "").strip()
-        if not question or question.startswith("/"):
+        if question.startswith("/"):
+            # A button (the two-stage fallback's "did you mean") named the intent itself.
+            await self._answer_chosen_intent(dispatcher, tracker)
+            return []
+        if not question:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
         try:
@@ -49,6 +53,27 @@ class ActionAnswerQuestion(Action):
         kind, reason = self._reply(dispatcher, answer)
         await _log(tracker, kind, reason, answer)
         return []
+
+    @staticmethod
+    async def _answer_chosen_intent(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
+        try:
+            article = await asyncio.to_thread(
+                lambda: get_knowledge_base().article_for_intent(intent)
+            )
+        except Exception as error:  # the customer still gets a way forward
+            logger.error("Knowledge base lookup failed: %s", error)
+            dispatcher.utter_message(response="utter_kb_unavailable")
+            return
+        if article is None:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return
+        dispatcher.utter_message(text=article.body)
+        reason = (
+            f"Answered with article '{article.slug}', written for the intent '{intent}' "
+            "that the customer chose."
+        )
+        await _log(tracker, "kb_answer", reason, Answer(best=None, confident=True))
 
     @staticmethod
     def _reply(dispatcher: CollectingDispatcher, answer: Answer) -> tuple[str, str]:

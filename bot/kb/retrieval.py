@@ -367,6 +367,14 @@ class KnowledgeBase:
             matched=self.vectors.passage_kind[passage],
         )
 
+    def article_for_intent(self, intent: str) -> ArticleRecord | None:
+        """The article written for an intent, the shop's own before Bitext's; None if there is none.
+
+        For a customer who picked the intent from a button: its payload is no question to embed."""
+        candidates = [article for article in self.articles if article.intent == intent]
+        candidates.sort(key=lambda article: article.source != "supportbot")
+        return candidates[0] if candidates else None
+
     def answer(self, question: str, *, alternatives: int = 2) -> Answer:
         """The best hit, confident if its score reaches the threshold, and the next hits."""
         hits = prefer_own_articles(self.search(question, k=1 + alternatives))

@@ -182,6 +182,23 @@ def _bench_nlu(args: argparse.Namespace) -> int:
     return 1 if outcome.failed else 0
 
 
+def _bench_parse(args: argparse.Namespace) -> int:
+    from bot.nlu_bench.server_latency import held_out_messages, measure
+
+    settings = get_settings()
+    url = args.url or settings.rasa_url
+    print(f"Timing /model/parse of the Rasa server at {url}", flush=True)
+    result = measure(
+        url,
+        settings.rasa_api_token,
+        held_out_messages(),
+        rounds=args.rounds,
+        log=lambda line: print(line, flush=True),
+    )
+    print(result.summary())
+    return 0
+
+
 def _bench_retrieval(args: argparse.Namespace) -> int:
     from bot.kb.benchmark import REPORT, run
 
@@ -328,6 +345,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--results", type=Path, default=None, help="cell cache folder (default: reports/nlu)"
     )
     bench.set_defaults(handler=_bench_nlu)
+    bench = commands.add_parser(
+        "bench-parse", help="time /model/parse of a running Rasa server on the held-out messages"
+    )
+    bench.add_argument("--url", help="the Rasa server (default: SUPPORTBOT_RASA_URL)")
+    bench.add_argument("--rounds", type=int, default=3, help="passes over the held-out set")
+    bench.set_defaults(handler=_bench_parse)
     bench = commands.add_parser(
         "bench-sentiment", help="the sentiment model vs VADER on TweetEval and airline tweets"
     )

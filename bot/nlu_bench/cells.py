@@ -195,7 +195,12 @@ def run_cell(cell: Cell, options: Options, log: Log = print, position: str = "")
         "pipeline": cell.pipeline,
         "quick": cell.quick,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        # Training time means little on a machine busy with other work: the load says how busy.
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average_at_start": round(os.getloadavg()[0], 2),
+        },
         "config": components,
         "epochs": epochs,
         "configured_epochs": pipelines.diet_epochs(
@@ -209,6 +214,7 @@ def run_cell(cell: Cell, options: Options, log: Log = print, position: str = "")
     except Exception as error:  # a failed cell must not stop the run
         result.update(status="error", error=f"{type(error).__name__}: {error}")
         log(f"{label} FAILED: {result['error']}")
+    result["machine"]["load_average_at_end"] = round(os.getloadavg()[0], 2)
     _write_json(path, result)
     return result
 

@@ -172,7 +172,23 @@ def _table(dataset: str, cells: dict[str, dict[str, Any]], quick: bool) -> list[
             row += [_num(b.entity_f1)]
         row += [""] * (len(head) - len(row))
         lines.append("| " + " | ".join(row) + " |")
-    return lines
+    return lines + _busy_machine_notes(cells)
+
+
+def _busy_machine_notes(cells: dict[str, dict[str, Any]]) -> list[str]:
+    """A warning under the table for cells timed while other work loaded the machine."""
+    notes = []
+    for name, cell in cells.items():
+        machine = cell.get("machine", {})
+        loads = [machine.get(k) for k in ("load_average_at_start", "load_average_at_end")]
+        peak = max((load for load in loads if load is not None), default=None)
+        if peak is not None and peak > (machine.get("cpus") or 1):
+            notes.append(
+                f"\n_{name}: timed on a busy machine (load average {loads[0]} at the start, "
+                f"{loads[1]} at the end, on {machine.get('cpus')} cores): its training time and "
+                "latency overstate what it needs on an idle machine._"
+            )
+    return notes
 
 
 def confusion_svg(cell: dict[str, Any], size: int = 8) -> str | None:

@@ -1,0 +1,39 @@
+"""The NLU report's tables from cached cells (no training)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot.nlu_bench.report import render
+
+
+def cell(pipeline: str, loads: tuple[float, float]) -> dict:
+    return {
+        "dataset": "braun_chatbot",
+        "pipeline": pipeline,
+        "status": "ok",
+        "machine": {"cpus": 2, "load_average_at_start": loads[0], "load_average_at_end": loads[1]},
+        "epochs": 40,
+        "configured_epochs": 40,
+        "train_examples": 100,
+        "test_examples": 106,
+        "intents": 2,
+        "accuracy": 0.98,
+        "macro_f1": 0.97,
+        "train_seconds": 60.0,
+        "p50_ms": 10.0,
+        "p95_ms": 12.0,
+    }
+
+
+def test_a_cell_timed_on_a_busy_machine_says_so(tmp_path: Path) -> None:
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    (cells / "braun_chatbot__stock.json").write_text(json.dumps(cell("stock", (0.3, 0.5))))
+    (cells / "braun_chatbot__project.json").write_text(json.dumps(cell("project", (6.8, 7.1))))
+
+    report = render(tmp_path, tmp_path / "nlu.md")
+
+    assert "project: timed on a busy machine (load average 6.8 at the start, 7.1" in report
+    assert "stock: timed on a busy machine" not in report

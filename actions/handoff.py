@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from rasa_sdk.types import DomainDict
 
 
-async def open_handoff(tracker: Tracker, subject: str, note: str = "") -> str:
-    """Record a handoff ticket pointing at the transcript; returns its reference.
+async def open_handoff(tracker: Tracker, subject: str, reason: str, note: str = "") -> str:
+    """Record a handoff ticket pointing at the transcript and put the conversation in the
+    agents' takeover queue (one transaction); returns the ticket's reference.
 
     Raises:
         CRMUnavailable: if the ticket could not be written.
@@ -45,6 +46,7 @@ async def open_handoff(tracker: Tracker, subject: str, note: str = "") -> str:
             priority="high",
         )
         crm.interactions.mark_handoff(sender_id, ticket)
+        crm.handoffs.request(sender_id, reason=reason, ticket=ticket)
         return ticket.reference
 
     return await run_in_crm(work)
@@ -53,8 +55,9 @@ async def open_handoff(tracker: Tracker, subject: str, note: str = "") -> str:
 class ActionHandoff(Action):
     """Records a handoff ticket pointing at the transcript, then pauses the bot.
 
-    While paused, Rasa keeps logging the customer's messages but predicts nothing; an agent's
-    replies and the resume come in through Rasa's HTTP API (`supportbot agent ...`).
+    While paused, Rasa keeps logging the customer's messages but predicts nothing; an agent
+    claims the conversation in the console's takeover queue (bot.console.takeover), and their
+    replies and the hand-back come in through Rasa's HTTP API.
     """
 
     def name(self) -> str:
@@ -64,7 +67,9 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         try:
-            reference = await open_handoff(tracker, "Customer asked for a human agent")
+            reference = await open_handoff(
+                tracker, "Customer asked for a human agent", "The customer asked for a person."
+            )
         except CRMUnavailable:
             dispatcher.utter_message(response="utter_handoff_unavailable")
             return []
@@ -97,7 +102,10 @@ class ActionEscalate(Action):
         ]
         try:
             reference = await open_handoff(
-                tracker, "Upset customer escalated by the assistant", f" Reason: {reason}."
+                tracker,
+                "Upset customer escalated by the assistant",
+                f"Escalated by the assistant: {reason}.",
+                f" Reason: {reason}.",
             )
         except CRMUnavailable:
             dispatcher.utter_message(response="utter_handoff_unavailable")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.rasa_client import RasaRequestError, RasaUnavailable
-from bot.settings import SettingsError, get_settings
+from bot.settings import PROJECT_ROOT, SettingsError, get_settings
 
 
 def _env(args: argparse.Namespace) -> int:
@@ -90,6 +90,7 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _agent(args: argparse.Namespace) -> int:
+    from bot.crm import crm_session
     from bot.rasa_client import RasaClient
 
     settings = get_settings()
@@ -99,6 +100,8 @@ def _agent(args: argparse.Namespace) -> int:
         print(f"Sent to conversation {args.sender_id}")
     else:
         asyncio.run(client.resume(args.sender_id))
+        with crm_session() as crm:
+            crm.handoffs.hand_back(args.sender_id)  # and out of the console's takeover queue
         print(f"Conversation {args.sender_id} is back with the assistant")
     return 0
 
@@ -155,6 +158,23 @@ def _console(args: argparse.Namespace) -> int:
     total = synthetic.conversation_count(url)
     print(f"Conversation list on {total} conversations ({dialect}), {args.repeat} runs each:")
     print(synthetic.format_timings(synthetic.bench_list(url, repeat=args.repeat)))
+    return 0
+
+
+def _training_data(args: argparse.Namespace) -> int:
+    from bot.console.training_data import merge_reviewed
+
+    review_file = get_settings().review_file
+    report = merge_reviewed(review_file, args.into)
+    print(
+        f"Merged {report.merged} reviewed examples into {report.target}; "
+        f"{report.duplicates} were training data already"
+    )
+    for example, intent, known in report.conflicts:
+        print(
+            f"kept in {review_file}: {example!r} is marked {intent} but is an example of "
+            f"{', '.join(known)} in {report.target.parent}"
+        )
     return 0
 
 
@@ -310,6 +330,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench_list.add_argument("--repeat", type=int, default=30)
     bench_list.set_defaults(handler=_console)
+
+    training = commands.add_parser(
+        "training-data", help="the examples agents mark in the console as training data"
+    )
+    training_commands = training.add_subparsers(dest="training_command", required=True)
+    merge = training_commands.add_parser(
+        "merge",
+        help="move the reviewed examples of the review file (SUPPORTBOT_REVIEW_FILE) into an NLU "
+        "file, skipping those its folder has already; empties the review file",
+    )
+    merge.add_argument(
+        "--into",
+        type=Path,
+        default=PROJECT_ROOT / "data" / "nlu" / "reviewed.yml",
+        help="the NLU file to add them to (default: data/nlu/reviewed.yml); the NLU files of "
+        "its folder are what counts as training data already",
+    )
+    merge.set_defaults(handler=_training_data)
 
     report = commands.add_parser("nlu-report", help="summarise `rasa test nlu` result folders")
     report.add_argument("folders", nargs="+")

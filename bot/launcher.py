@@ -199,6 +199,7 @@ def launch(settings: Settings | None = None) -> int:
         if settings.demo_pages:
             print(f"   as Ada         http://{settings.web_host}:{settings.web_port}/demo/ada")
             print(f"   as Grace       http://{settings.web_host}:{settings.web_port}/demo/grace")
+        print(f"   agent console  http://{settings.web_host}:{settings.web_port}/console")
         print(f"   Rasa server    {settings.rasa_url}")
         print(f"   action server  http://127.0.0.1:{settings.action_server_port}")
         print("   Ctrl-C stops everything.")

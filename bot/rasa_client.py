@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from bot.chat_messages import AGENT_JOINED, HANDBACK, HANDBACK_TEXT, ChatMessage, bot_message
+
 _SENDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-HANDBACK_TEXT = "You're back with the assistant. How else can I help?"
+# Messages the console posts are also pushed at once to a widget connected over socket.io: Rasa
+# runs the appended BotUttered events' side effects through that channel's output, which emits
+# them to the socket.io room named by the conversation id (rasa/server.py, `append_events`).
+_LIVE_DELIVERY = {"output_channel": "socketio", "execute_side_effects": "true"}
 
 
 class RasaUnavailable(RuntimeError):
@@ -19,19 +24,6 @@ class RasaUnavailable(RuntimeError):
 
 class RasaRequestError(RuntimeError):
     """Rasa refused a request (bad token, unknown conversation, bad input)."""
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    """One message of a transcript, as a customer or agent sees it."""
-
-    sender: str  # "customer", "bot" or "agent"
-    text: str
-    timestamp: float | None = None
-    buttons: list[dict[str, str]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -49,14 +41,26 @@ def check_sender_id(sender_id: str) -> str:
 
 def messages_from_events(events: list[dict[str, Any]]) -> list[ChatMessage]:
     """The customer-visible messages among a tracker's events."""
+    return [message for _, message in indexed_messages(events)]
+
+
+def indexed_messages(events: list[dict[str, Any]]) -> list[tuple[int, ChatMessage]]:
+    """The customer-visible messages, each with the index of the event it comes from (the
+    console pairs a customer message with its parse data and the actions that followed)."""
     messages: list[ChatMessage] = []
+    origins: list[int] = []
     # The text of a customer message Rasa just reverted: the two-stage fallback logs it again
     # right away once the customer clarified, but the customer only said it once.
     reverted: str | None = None
-    for event in events:
+    for index, event in enumerate(events):
         kind = event.get("event")
         if kind == "rewind":
-            said = [m.text for m in messages if m.sender == "customer"]
+            # What the customer sent, not the button title shown for it: the replay repeats it.
+            said = [
+                events[i].get("text")
+                for i, m in zip(origins, messages, strict=True)
+                if m.sender == "customer"
+            ]
             reverted = said[-1] if said else None
             continue
         if kind == "action":
@@ -71,21 +75,18 @@ def messages_from_events(events: list[dict[str, Any]]) -> list[ChatMessage]:
             messages.append(
                 ChatMessage("customer", offered.get(text, text), event.get("timestamp"))
             )
-        elif kind == "bot" and (event.get("text") or (event.get("data") or {}).get("buttons")):
-            metadata = event.get("metadata") or {}
-            data = event.get("data") or {}
-            messages.append(
-                ChatMessage(
-                    "agent" if metadata.get("agent") else "bot",
-                    event.get("text") or "",
-                    event.get("timestamp"),
-                    [
-                        {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
-                        for b in data.get("buttons") or []
-                    ],
-                )
+            origins.append(index)
+        elif kind == "bot":
+            message = bot_message(
+                event.get("text"),
+                event.get("timestamp"),
+                (event.get("data") or {}).get("buttons"),
+                event.get("metadata") or {},
             )
-    return messages
+            if message is not None:
+                messages.append(message)
+                origins.append(index)
+    return list(zip(origins, messages, strict=True))
 
 
 class RasaClient:
@@ -147,10 +148,19 @@ class RasaClient:
             paused=bool(tracker.get("paused")),
         )
 
+    async def tracker_events(self, sender_id: str) -> list[dict[str, Any]]:
+        """The conversation's raw tracker events (since its last restart), oldest first."""
+        response = await self._request(
+            "GET", f"/conversations/{check_sender_id(sender_id)}/tracker"
+        )
+        return list(response.json().get("events") or [])
+
     async def _append(self, sender_id: str, events: list[dict[str, Any]]) -> None:
+        """Log events into the conversation; its bot messages also go out live (socket.io)."""
         await self._request(
             "POST",
             f"/conversations/{check_sender_id(sender_id)}/tracker/events",
+            params=dict(_LIVE_DELIVERY),
             json=events,
         )
 
@@ -172,6 +182,20 @@ class RasaClient:
             ],
         )
 
+    async def announce_agent(self, sender_id: str, agent_name: str) -> None:
+        """Tell the customer a person has joined (a notice, while the bot stays paused)."""
+        await self._append(
+            sender_id,
+            [
+                {
+                    "event": "bot",
+                    "text": f"{agent_name} from our team has joined the conversation.",
+                    "metadata": {"notice": AGENT_JOINED, "agent_name": agent_name},
+                    "timestamp": time.time(),
+                }
+            ],
+        )
+
     async def resume(self, sender_id: str) -> None:
         """Hand the conversation back to the bot and tell the customer."""
         await self._append(
@@ -181,7 +205,7 @@ class RasaClient:
                 {
                     "event": "bot",
                     "text": HANDBACK_TEXT,
-                    "metadata": {"handback": True},
+                    "metadata": {"notice": HANDBACK},
                     "timestamp": time.time(),
                 },
                 # Messages logged while paused left a turn open; the bot starts afresh by

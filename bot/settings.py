@@ -8,11 +8,13 @@ into `<data dir>/local-secrets.env` (mode 600); variables set in the environment
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,8 +60,11 @@ class Settings:
     rasa_api_token: str | None = field(default=None, repr=False)
     # Bearer token for the temporary agent endpoints of the web app.
     agent_api_token: str | None = field(default=None, repr=False)
-    # Key that signs the widget's session cookie.
+    # Key that signs the widget's session cookie and socket.io session token (the Rasa channel
+    # verifies the token with it too).
     session_secret: str | None = field(default=None, repr=False)
+    # Where browsers open Rasa's socket.io channel (an origin); None: Rasa's port on 127.0.0.1.
+    socket_url: str | None = None
     # How long an agent console login lasts (absolute, from sign-in).
     agent_session_hours: int = 8
     log_level: str = "INFO"
@@ -74,6 +79,8 @@ class Settings:
     encoder_dir: Path = PROJECT_ROOT / "var" / "encoder"
     # A Hugging Face model id or local directory to use instead of the built-in sentiment head.
     sentiment_model: str | None = None
+    # Where the console collects the customer messages agents mark as training data.
+    review_file: Path = PROJECT_ROOT / "var" / "review" / "nlu_review.yml"
     # What endpoints.yml reads: action server, tracker store and lock store.
     rasa_environment: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -89,6 +96,9 @@ class Settings:
         web_host = env.get("SUPPORTBOT_WEB_HOST", "").strip() or "127.0.0.1"
         web_port = _int(env, "SUPPORTBOT_WEB_PORT", 8000, minimum=1)
         web_origin = f"http://{web_host}:{web_port}"
+        if web_host in LOOPBACK_NAMES:
+            # A browser on this machine may call the web app by either name.
+            web_origin = ",".join(f"http://{name}:{web_port}" for name in LOOPBACK_NAMES)
         log_level = env.get("SUPPORTBOT_LOG_LEVEL", "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError(
@@ -107,6 +117,7 @@ class Settings:
             rasa_api_token=_secret(env, "SUPPORTBOT_RASA_TOKEN"),
             agent_api_token=_secret(env, "SUPPORTBOT_AGENT_TOKEN"),
             session_secret=_secret(env, "SUPPORTBOT_SESSION_SECRET"),
+            socket_url=_origin(env, "SUPPORTBOT_SOCKET_URL"),
             agent_session_hours=_int(env, "SUPPORTBOT_AGENT_SESSION_HOURS", 8, minimum=1),
             log_level=log_level,
             demo_pages=env.get("SUPPORTBOT_DEMO_PAGES", "").strip().lower() in {"1", "true", "yes"},
@@ -121,8 +132,19 @@ class Settings:
                 env.get("SUPPORTBOT_ENCODER_DIR", "") or PROJECT_ROOT / "var" / "encoder"
             ),
             sentiment_model=env.get("SENTIMENT_MODEL", "").strip() or None,
+            review_file=Path(
+                env.get("SUPPORTBOT_REVIEW_FILE", "") or data_dir / "review" / "nlu_review.yml"
+            ),
             rasa_environment=_rasa_environment(env, data_dir, action_port, web_origin),
         )
+
+    @property
+    def chat_socket_url(self) -> str:
+        """The socket.io origin the widget connects to."""
+        if self.socket_url:
+            return self.socket_url
+        # The default setup runs everything on this machine, so the browser finds Rasa there too.
+        return f"http://127.0.0.1:{urlsplit(self.rasa_url).port or 5005}"
 
     def require(self, name: str) -> str:
         """Return the secret attribute `name`, or fail naming its environment variable."""
@@ -145,6 +167,20 @@ SECRET_VARIABLES = {
 
 
 LOCAL_SECRETS_FILE = "local-secrets.env"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
+_ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:(?P<port>[1-9][0-9]{0,4}))?")
+
+
+def _origin(env: Mapping[str, str], name: str) -> str | None:
+    """An http(s) origin such as https://chat.example.com:5005, or None when unset."""
+    raw = env.get(name, "").strip().rstrip("/")
+    if not raw:
+        return None
+    # Strict, because the value also goes into the Content-Security-Policy header.
+    origin = _ORIGIN.fullmatch(raw)
+    if not origin or int(origin.group("port") or 0) > 65535:
+        raise SettingsError(f"{name} must be an http(s) origin like https://host:5005, got {raw!r}")
+    return raw
 
 
 def _rasa_environment(
@@ -164,6 +200,10 @@ def _rasa_environment(
         "LOCK_STORE_PORT": "6379",
     }
     values = {name: env.get(name, default) for name, default in defaults.items()}
+    # The socket.io channel checks the web app's signed session tokens with the same key.
+    session_secret = _secret(env, "SUPPORTBOT_SESSION_SECRET")
+    if session_secret:
+        values["SUPPORTBOT_SESSION_SECRET"] = session_secret
     if values["LOCK_STORE_TYPE"] not in {"in_memory", "redis"}:
         raise SettingsError(
             f"LOCK_STORE_TYPE must be in_memory or redis, got {values['LOCK_STORE_TYPE']!r}"

@@ -26,6 +26,8 @@ RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 API_TOKEN = "integration-test-token-0123456789"
 IDENTITY_SECRET = "integration-identity-secret-0123456789"
 AGENT_TOKEN = "integration-agent-token-0123456789"
+# Signs the widget's conversation ids; the web app and Rasa's socket.io channel share it.
+SESSION_SECRET = "stack-session-secret-0123456789abcdef"
 STARTUP_TIMEOUT_S = 240
 
 
@@ -67,11 +69,13 @@ class Stack:
         return Settings(
             rasa_url=self.rasa_url,
             rasa_api_token=API_TOKEN,
-            session_secret="stack-session-secret-0123456789abcdef",
+            session_secret=SESSION_SECRET,
             agent_api_token=AGENT_TOKEN,
             identity_secret=IDENTITY_SECRET,
             database_url=self.crm_url,
             demo_pages=True,
+            # Examples agents mark in browser tests stay out of the project's var/review.
+            review_file=self.tracker_db.parent / "review" / "nlu_review.yml",
         )
 
     def say(self, sender: str, text: str) -> list[dict]:
@@ -100,6 +104,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "SUPPORTBOT_DATA_DIR": str(work),
             "SUPPORTBOT_ACTION_PORT": str(action_port),
             "SUPPORTBOT_WEB_PORT": str(WEB_PORT),
+            "SUPPORTBOT_SESSION_SECRET": SESSION_SECRET,
         }
     ).rasa_environment
     env = {

@@ -49,3 +49,32 @@ def test_bad_values_name_the_variable(variable: str, value: str, message: str) -
 def test_secrets_are_not_in_repr() -> None:
     settings = Settings.from_env({"SUPPORTBOT_SESSION_SECRET": "x" * 40})
     assert "x" * 40 not in repr(settings)
+
+
+def test_the_socket_url_is_an_origin_and_defaults_to_rasas_port_here() -> None:
+    assert Settings.from_env({}).chat_socket_url == "http://127.0.0.1:5005"
+    assert (
+        Settings.from_env({"SUPPORTBOT_RASA_URL": "http://rasa:5105"}).chat_socket_url
+        == "http://127.0.0.1:5105"
+    )
+    configured = Settings.from_env({"SUPPORTBOT_SOCKET_URL": "https://chat.example.com/"})
+    assert configured.chat_socket_url == "https://chat.example.com"
+    for bad in ("ws://x", "https://x/path", "https://x:99999", "https://x; script-src *"):
+        with pytest.raises(SettingsError, match="SUPPORTBOT_SOCKET_URL"):
+            Settings.from_env({"SUPPORTBOT_SOCKET_URL": bad})
+
+
+def test_rasa_gets_the_session_secret_only_when_there_is_one(tmp_path: Path) -> None:
+    secret = "k" * 40
+    env = {"SUPPORTBOT_DATA_DIR": str(tmp_path)}
+    assert "SUPPORTBOT_SESSION_SECRET" not in Settings.from_env(env).rasa_environment
+    with_secret = Settings.from_env({**env, "SUPPORTBOT_SESSION_SECRET": secret})
+    assert with_secret.rasa_environment["SUPPORTBOT_SESSION_SECRET"] == secret
+
+
+def test_the_socket_channel_allows_the_web_apps_origin_under_both_loopback_names() -> None:
+    here = Settings.from_env({"SUPPORTBOT_WEB_PORT": "8100"}).rasa_environment
+    assert here["SOCKETIO_ALLOWED_ORIGINS"] == "http://127.0.0.1:8100,http://localhost:8100"
+
+    public = Settings.from_env({"SUPPORTBOT_WEB_HOST": "shop.example.com"}).rasa_environment
+    assert public["SOCKETIO_ALLOWED_ORIGINS"] == "http://shop.example.com:8000"

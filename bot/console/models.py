@@ -1,4 +1,5 @@
-"""The agent console's tables, on the CRM's metadata: agents, their sessions, reviews and tags."""
+"""The agent console's tables, on the CRM's metadata: agents, their sessions, reviews, tags and
+the queue of conversations waiting for a person."""
 
 from __future__ import annotations
 
@@ -67,6 +68,32 @@ class ConversationTag(Base):
     tag: Mapped[str] = mapped_column(String(40), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+
+
+class HandoffState(enum.StrEnum):
+    WAITING = "waiting"  # the bot is paused and nobody has the conversation yet
+    CLAIMED = "claimed"  # one agent has it
+    RETURNED = "returned"  # handed back to the bot; it left the queue
+
+
+class HandoffRequest(Base):
+    """A conversation's place in the takeover queue: one row per conversation, for its latest
+    handoff (a later handoff puts the same row back to waiting). See bot.console.takeover."""
+
+    __tablename__ = "handoff_queue"
+    __table_args__ = (Index("ix_handoff_queue_state_requested_at", "state", "requested_at"),)
+
+    sender_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("interactions.sender_id"), primary_key=True
+    )
+    state: Mapped[HandoffState] = mapped_column(_enum(HandoffState))
+    reason: Mapped[str] = mapped_column(String(300))
+    priority: Mapped[str] = mapped_column(String(10))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 # The console's list filters and sorts interactions by these; declared here (migration 0004)

@@ -96,11 +96,27 @@ def refresh_profile(
     session: Session, customer_id: int, now: datetime | None = None
 ) -> CustomerProfile:
     """Recompute the customer's profile from their orders and conversations."""
-    now = now or utcnow()
     profile = session.get(CustomerProfile, customer_id)
     if profile is None:
         profile = CustomerProfile(customer_id=customer_id)
         session.add(profile)
+    _fill_profile(session, profile, now or utcnow())
+    session.flush()
+    return profile
+
+
+def current_profile(
+    session: Session, customer_id: int, now: datetime | None = None
+) -> CustomerProfile:
+    """The profile `refresh_profile` would store, computed without writing (for read-only views;
+    the stored one is only as fresh as the customer's last analysed message)."""
+    profile = CustomerProfile(customer_id=customer_id)
+    _fill_profile(session, profile, now or utcnow())
+    return profile
+
+
+def _fill_profile(session: Session, profile: CustomerProfile, now: datetime) -> None:
+    customer_id = profile.customer_id
     orders = list(session.scalars(select(Order).where(Order.customer_id == customer_id)))
     interactions = list(
         session.scalars(
@@ -128,8 +144,6 @@ def refresh_profile(
     profile.satisfaction_average = round(sum(estimates) / len(estimates), 2) if estimates else None
     profile.csat_average = round(sum(ratings) / len(ratings), 2) if ratings else None
     profile.updated_at = now
-    session.flush()
-    return profile
 
 
 @dataclass(frozen=True)

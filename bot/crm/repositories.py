@@ -346,6 +346,9 @@ class CRM:
     """The repositories over one session."""
 
     def __init__(self, session: Session) -> None:
+        # Imported here: the console's tables build on the CRM's, so bot.console imports bot.crm.
+        from bot.console.takeover import HandoffQueue
+
         self.session = session
         self.customers = Customers(session)
         self.orders = Orders(session)
@@ -356,6 +359,7 @@ class CRM:
         self.decisions = Decisions(session)
         self.profiles = Profiles(session)
         self.articles = Articles(session)
+        self.handoffs = HandoffQueue(session)
 
 
 @contextmanager

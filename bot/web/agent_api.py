@@ -1,6 +1,8 @@
 """The interim agent API: reply into a handed-off conversation and hand it back to the bot.
 
-Guarded by a bearer token (SUPPORTBOT_AGENT_TOKEN) until the agent console brings agent logins.
+Guarded by a bearer token (SUPPORTBOT_AGENT_TOKEN), not an agent login: the console's takeover
+routes (bot/web/takeover_api.py) are the per-agent way, with claims. A resume here also takes the
+conversation out of the console's queue, whoever had claimed it.
 """
 
 from __future__ import annotations
@@ -109,5 +111,15 @@ async def reply(sender_id: str, body: AgentReply, request: Request) -> dict[str,
 @router.post("/conversations/{sender_id}/resume", dependencies=[Depends(require_agent)])
 async def resume(sender_id: str, request: Request) -> dict[str, str]:
     rasa: RasaClient = request.app.state.rasa
+    settings: Settings = request.app.state.settings
     await rasa.resume(_sender(sender_id))
+    try:
+        await asyncio.to_thread(_leave_queue, settings.database_url or None, sender_id)
+    except SQLAlchemyError:
+        raise HTTPException(503, "the CRM store is unavailable") from None
     return {"status": "resumed"}
+
+
+def _leave_queue(database_url: str | None, sender_id: str) -> None:
+    with crm_session(database_url) as crm:
+        crm.handoffs.hand_back(sender_id)

@@ -14,30 +14,35 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.rasa_client import RasaClient, RasaRequestError, RasaUnavailable
 from bot.settings import Settings, get_settings
-from bot.web import agent_api, chat_api, console_api, pages
+from bot.web import agent_api, chat_api, console_api, console_pages, pages, takeover_api
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
 
-# Only our own scripts, styles and API; no framing by other sites.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-)
+
+def content_security_policy(socket_url: str) -> str:
+    """Only our own scripts, styles and API, plus Rasa's socket.io channel; no framing."""
+    socket_ws = "ws" + socket_url.removeprefix("http")  # http -> ws, https -> wss
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self' {socket_url} {socket_ws}; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    )
 
 
 class SecurityHeaders:
     """Adds the security headers to every response."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, policy: str) -> None:
         self.app = app
+        self.policy = policy.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers += [
-                    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+                    (b"content-security-policy", self.policy),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"same-origin"),
                 ]
@@ -90,6 +95,8 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
     app.include_router(chat_api.router)
     app.include_router(agent_api.router)
     app.include_router(console_api.router)
+    app.include_router(takeover_api.router)
+    app.include_router(console_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, policy=content_security_policy(settings.chat_socket_url))
     return app

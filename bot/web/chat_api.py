@@ -2,15 +2,16 @@
 
 The server, not the browser, chooses the conversation id. A logged-in customer's host page passes a
 signed token, which is forwarded to Rasa as message metadata; only the action server's signature
-check turns it into an identity.
+check turns it into an identity. The widget talks to Rasa's socket.io channel with the same signed
+id (GET /session), so both ways reach one conversation and its history.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field
 
 from bot.rasa_client import RasaClient, Transcript
 from bot.settings import Settings
@@ -21,18 +22,20 @@ router = APIRouter(prefix="/api/chat")
 MAX_MESSAGE_LENGTH = 1000
 
 
+def not_blank(text: str) -> str:
+    """A message's text, stripped; blank text is refused (customers' and agents' alike)."""
+    if not text.strip():
+        raise ValueError("a message needs some text")
+    return text.strip()
+
+
 class CustomerMessage(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_MESSAGE_LENGTH)
+    text: Annotated[
+        str, Field(min_length=1, max_length=MAX_MESSAGE_LENGTH), AfterValidator(not_blank)
+    ]
     # How many transcript messages the widget already shows; the answer holds the ones after.
     after: int = Field(default=0, ge=0)
     customer_token: str | None = Field(default=None, max_length=2048)
-
-    @field_validator("text")
-    @classmethod
-    def not_blank(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("a message needs some text")
-        return text.strip()
 
 
 def _conversation(request: Request, response: Response) -> str:
@@ -60,6 +63,18 @@ def _view(transcript: Transcript, after: int) -> dict[str, Any]:
         "messages": [message.as_dict() for message in transcript.messages[after:]],
         "total": len(transcript.messages),
         "paused": transcript.paused,
+    }
+
+
+@router.get("/session")
+async def session(request: Request, response: Response) -> dict[str, str]:
+    """This browser's conversation as a signed token for Rasa's socket.io channel, and its URL."""
+    settings: Settings = request.app.state.settings
+    conversation_id = _conversation(request, response)
+    response.headers["Cache-Control"] = "no-store"  # a credential for this conversation
+    return {
+        "session": visitor.sign(conversation_id, settings.require("session_secret")),
+        "socket_url": settings.chat_socket_url,
     }
 
 

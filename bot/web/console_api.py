@@ -1,4 +1,5 @@
-"""The agent console's API: agent login, the conversation list, reviews, tags and exports.
+"""The agent console's API: agent login, the conversation list, reviews, tags and exports, the
+transcript view's insights, training data and analytics.
 
 Every route except login needs a session: the `sb_agent` cookie (HttpOnly, SameSite=Strict)
 holds a random token whose SHA-256 is in `agent_sessions`. Routes that change state also refuse
@@ -12,7 +13,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -20,11 +21,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from bot.console import analytics, training_data
 from bot.console import conversations as conv
+from bot.console import transcript as turns
 from bot.console.auth import Agents, AuthError, CurrentAgent
 from bot.console.models import ReviewStatus
+from bot.console.profile_panel import profile_panel
 from bot.crm import crm_session
-from bot.rasa_client import RasaClient, RasaRequestError, RasaUnavailable, check_sender_id
+from bot.rasa_client import (
+    RasaClient,
+    RasaRequestError,
+    RasaUnavailable,
+    check_sender_id,
+    messages_from_events,
+)
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -230,10 +240,41 @@ async def _conversation_with_transcript(request: Request, sender_id: str) -> dic
     return {"conversation": record, "messages": await _transcript(request, sender_id)}
 
 
+async def _tracker_events(request: Request, sender_id: str) -> list[dict[str, Any]] | None:
+    """The conversation's tracker events, or None while Rasa cannot be reached."""
+    rasa: RasaClient = request.app.state.rasa
+    try:
+        return await rasa.tracker_events(sender_id)
+    except (RasaUnavailable, RasaRequestError):
+        return None
+
+
+def _crm_detail(request: Request, sender_id: str) -> dict[str, Any]:
+    with _db(request) as session:
+        return {
+            "conversation": conv.conversation(session, sender_id),
+            "decisions": turns.decisions(session, sender_id),
+            "profile": profile_panel(session, sender_id),
+            "sentiments": turns.recorded_sentiments(session, sender_id),
+        }
+
+
 @router.get("/conversations/{sender_id}")
 async def conversation_detail(agent: SignedIn, sender_id: str, request: Request) -> dict[str, Any]:
-    """The conversation's CRM record, review and tags, and its transcript (null if Rasa is down)."""
-    return await _conversation_with_transcript(request, sender_id)
+    """The conversation's CRM record, review and tags; its transcript as messages and as turns
+    with what the bot made of each (both null while Rasa is down); the bot's decisions; and the
+    customer panel (null for a guest)."""
+    crm = await asyncio.to_thread(_crm_detail, request, _sender(sender_id))
+    events = await _tracker_events(request, sender_id)
+    return {
+        "conversation": crm["conversation"],
+        "messages": None
+        if events is None
+        else [message.as_dict() for message in messages_from_events(events)],
+        "turns": None if events is None else turns.build_turns(events, crm["sentiments"]),
+        "decisions": crm["decisions"],
+        "profile": crm["profile"],
+    }
 
 
 @router.get("/conversations/{sender_id}/export")
@@ -291,3 +332,80 @@ def add_tag(agent: SignedInChange, sender_id: str, tag: str, request: Request) -
 def remove_tag(agent: SignedInChange, sender_id: str, tag: str, request: Request) -> dict[str, Any]:
     with _db(request) as session:
         return {"tags": conv.remove_tag(session, _sender(sender_id), tag)}
+
+
+# --- training data -------------------------------------------------------------------------
+
+
+@router.get("/intents")
+def intents(agent: SignedIn) -> dict[str, Any]:
+    """The assistant's intents, for relabelling a message."""
+    return {"intents": list(training_data.domain_intents())}
+
+
+class TrainingExample(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=training_data.MAX_TEXT_LENGTH)
+    intent: str = Field(min_length=1, max_length=80)
+
+
+@router.post("/conversations/{sender_id}/training-examples", status_code=201)
+async def mark_training_example(
+    agent: SignedInChange,
+    sender_id: str,
+    body: TrainingExample,
+    request: Request,
+    response: Response,
+) -> dict[str, Any]:
+    """Add one of the customer's messages to the NLU review file as an example of `intent`
+    (201; 200 when the file has it already)."""
+    settings: Settings = request.app.state.settings
+    rasa: RasaClient = request.app.state.rasa
+    try:
+        training_data.check_intent(body.intent, training_data.domain_intents())
+    except conv.InvalidInput as error:
+        raise HTTPException(422, f"Invalid request: {error}") from None
+    await asyncio.to_thread(_one, request, _sender(sender_id))  # 404 for an unknown one
+    try:
+        events = await rasa.tracker_events(sender_id)
+    except (RasaUnavailable, RasaRequestError):
+        raise HTTPException(503, "the transcript is not available right now") from None
+    try:
+        example = training_data.example_from_conversation(
+            body.text, turns.customer_messages(events)
+        )
+        marked = await asyncio.to_thread(
+            training_data.add_example,
+            settings.review_file,
+            body.intent,
+            example,
+            agent_id=agent.id,
+            agent_name=agent.name,
+            sender_id=sender_id,
+        )
+    except conv.InvalidInput as error:
+        raise HTTPException(422, f"Invalid request: {error}") from None
+    except training_data.TrainingDataError:
+        logger.exception("console: the training data review file cannot be updated")
+        raise HTTPException(503, "the training data review file cannot be updated") from None
+    if not marked.added:
+        response.status_code = 200
+    logger.info("console: agent %s marked a training example of %s", agent.id, body.intent)
+    return {"file": str(settings.review_file), "examples": marked.examples, "added": marked.added}
+
+
+# --- analytics ----------------------------------------------------------------------------
+
+
+@router.get("/analytics")
+def get_analytics(
+    agent: SignedIn,
+    request: Request,
+    date_from: Annotated[date | None, Query()] = None,
+    date_to: Annotated[date | None, Query()] = None,
+) -> dict[str, Any]:
+    """Volume, containment, handoffs, fallbacks, sentiment, CSAT, top intents and busiest hours
+    of a period of UTC days (default: the last 30)."""
+    with _db(request) as session:
+        return analytics.analytics(session, analytics.period(date_from, date_to))

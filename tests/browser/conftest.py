@@ -7,12 +7,16 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 
+from bot.console.auth import Agents
+from bot.crm import crm_session
+from bot.settings import Settings
 from bot.web.app import create_app
 from tests.stack import WEB_PORT, Stack
 
@@ -29,17 +33,15 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def web_url(stack: Stack) -> Iterator[str]:
-    """The real web app on the port the stack's socket.io channel allows, in a thread."""
-    settings = stack.web_settings()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=WEB_PORT, log_level="warning"
+@contextmanager
+def serving(settings: Settings, port: int) -> Iterator[str]:
+    """A real web app with `settings` on `port`, in a thread, until the block ends."""
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )
-    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{WEB_PORT}"
+    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -49,9 +51,36 @@ def web_url(stack: Stack) -> Iterator[str]:
             time.sleep(0.2)
     else:
         pytest.fail("the web app did not start")
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def web_url(stack: Stack) -> Iterator[str]:
+    """The real web app on the port the stack's socket.io channel allows."""
+    with serving(stack.web_settings(), WEB_PORT) as url:
+        yield url
+
+
+AGENT_PASSWORD = "console-browser-test-password"
+# email -> name; the disabled one exists to be refused at sign-in.
+CONSOLE_AGENTS = {"sam@support.test": "Sam Carter", "alex@support.test": "Alex Kim"}
+DISABLED_AGENT = "dana@support.test"
+
+
+@pytest.fixture(scope="session")
+def console_agents(stack: Stack) -> dict[str, str]:
+    """Agent logins in the stack's CRM, made the way `supportbot agent create` makes them."""
+    with crm_session(stack.crm_url) as crm:
+        agents = Agents(crm.session)
+        for email, name in CONSOLE_AGENTS.items():
+            agents.create(email, name, AGENT_PASSWORD)
+        agents.create(DISABLED_AGENT, "Dana Gone", AGENT_PASSWORD)
+        agents.set_active(DISABLED_AGENT, False)
+    return CONSOLE_AGENTS
 
 
 # Module scope: Playwright's own event loop must be gone before async tests run elsewhere.

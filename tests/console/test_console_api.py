@@ -31,6 +31,10 @@ ROUTES = [
     ("PUT", f"/api/console/conversations/{SENDER}/review"),
     ("POST", f"/api/console/conversations/{SENDER}/tags/vip"),
     ("DELETE", f"/api/console/conversations/{SENDER}/tags/vip"),
+    ("POST", f"/api/console/conversations/{SENDER}/training-examples"),
+    ("GET", "/api/console/intents"),
+    ("GET", "/api/console/analytics"),
+    ("GET", "/api/console/analytics?date_from=2026-01-01&date_to=2026-01-31"),
 ]
 OWN_ORIGIN = {"Origin": "http://testserver"}
 
@@ -285,7 +289,7 @@ def test_one_conversation_with_its_transcript(console: TestClient, rasa: FakeRas
     assert detail["conversation"]["tags"] == ["vip"]
     assert [m["text"] for m in detail["messages"]] == ["where is my order?", "=Let me look."]
     exported = console.get("/api/console/conversations/conv-a/export").json()
-    assert exported == detail
+    assert exported == {"conversation": detail["conversation"], "messages": detail["messages"]}
     response = console.get("/api/console/conversations/conv-a/export", params={"format": "csv"})
     assert 'filename="conversation-conv-a.csv"' in response.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(response.text, newline="")))
@@ -300,6 +304,7 @@ def test_rasa_down_leaves_the_crm_record(console: TestClient, rasa: FakeRasa):
     rasa.down = True
     detail = console.get("/api/console/conversations/conv-a").json()
     assert detail["messages"] is None and detail["conversation"]["sender_id"] == "conv-a"
+    assert detail["turns"] is None and detail["decisions"] == []
     response = console.get("/api/console/conversations/conv-a/export", params={"format": "csv"})
     assert response.status_code == 503
 

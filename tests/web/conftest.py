@@ -30,6 +30,8 @@ class FakeRasa:
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     paused: dict[str, bool] = field(default_factory=dict)
     received_metadata: list[dict[str, Any]] = field(default_factory=list)
+    # The query parameters of each append, without the token (how the events were delivered).
+    append_params: list[dict[str, str]] = field(default_factory=list)
     down: bool = False
 
     def handle(self, request: httpx.Request) -> httpx.Response:
@@ -45,6 +47,7 @@ class FakeRasa:
             return httpx.Response(401)
         sender = match.group(1)
         if match.group(2) and request.method == "POST":
+            self.append_params.append({k: v for k, v in request.url.params.items() if k != "token"})
             for event in json.loads(request.content):
                 if event["event"] in ("pause", "resume"):
                     self.paused[sender] = event["event"] == "pause"

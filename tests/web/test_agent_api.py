@@ -34,7 +34,9 @@ def test_agent_routes_are_off_without_a_configured_token(rasa: FakeRasa):
     assert "SUPPORTBOT_AGENT_TOKEN" in response.json()["error"]
 
 
-def test_agent_reply_reaches_the_customer_and_resume_hands_back(web: TestClient, rasa: FakeRasa):
+def test_agent_reply_reaches_the_customer_and_resume_hands_back(rasa: FakeRasa, crm_url: str):
+    # A real CRM: the resume also takes the conversation out of the console's takeover queue.
+    web = client_for(rasa, make_settings(database_url=crm_url))
     first = web.post("/api/chat/messages", json={"text": "a human please"}).json()
     assert first["paused"]
     sender = next(iter(rasa.events))

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from bot.rasa_client import messages_from_events
 from bot.web import visitor
-from tests.web.conftest import SESSION_SECRET, FakeRasa
+from tests.web.conftest import SESSION_SECRET, FakeRasa, client_for, make_settings
 
 
 def say(web: TestClient, text: str, after: int = 0, **extra: object) -> dict:
@@ -141,3 +141,49 @@ def test_what_the_customer_saw_stays_after_a_fallback_reverts_it() -> None:
         "(agent) hello",
         "zzz",
     ]
+
+
+def session(web: TestClient, **headers: str) -> dict:
+    response = web.get("/api/chat/session", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    return response.json()
+
+
+def test_the_socket_session_is_the_conversation_of_the_cookie(web: TestClient, rasa: FakeRasa):
+    token = session(web)["session"]
+    conversation = visitor.verify(token, SESSION_SECRET)
+    assert conversation == visitor.verify(web.cookies.get(visitor.COOKIE_NAME), SESSION_SECRET)
+    # A reload (or a second tab) with the cookie gets the same conversation, over both channels.
+    assert session(web)["session"] == token
+    say(web, "hello")
+    assert list(rasa.events) == [conversation]
+
+
+def test_each_new_visitor_gets_a_random_128_bit_session(rasa: FakeRasa):
+    ids = set()
+    for _ in range(20):
+        conversation = visitor.verify(
+            session(client_for(rasa, make_settings()))["session"], SESSION_SECRET
+        )
+        assert conversation is not None and len(conversation) == 32
+        int(conversation, 16)
+        ids.add(conversation)
+    assert len(ids) == 20
+
+
+def test_a_forged_cookie_gets_a_new_session(web: TestClient):
+    victim = "0123456789abcdef0123456789abcdef"
+    for cookie in (victim, f"{victim}.not-our-signature", visitor.sign(victim, "x" * 40)):
+        token = session(web, cookie=f"{visitor.COOKIE_NAME}={cookie}")["session"]
+        given = visitor.verify(token, SESSION_SECRET)
+        assert given is not None and given != victim
+
+
+def test_the_widget_learns_where_the_socket_is_and_the_csp_allows_it(rasa: FakeRasa):
+    default = client_for(rasa, make_settings(rasa_url="http://127.0.0.1:5105"))
+    assert session(default)["socket_url"] == "http://127.0.0.1:5105"
+    web = client_for(rasa, make_settings(socket_url="https://chat.example.com"))
+    assert session(web)["socket_url"] == "https://chat.example.com"
+    policy = web.get("/").headers["content-security-policy"]
+    assert "connect-src 'self' https://chat.example.com wss://chat.example.com;" in policy

@@ -319,3 +319,33 @@ def test_a_disabled_agent_is_signed_out(console: TestClient, url: str):
         "/api/console/login", json={"email": "sam@support.test", "password": PASSWORD}
     )
     assert response.status_code == 401
+
+
+def test_an_agent_session_reaches_no_customers_conversation_through_the_widget_api(
+    url: str, rasa: FakeRasa, console: TestClient
+):
+    """The console cookie means nothing to the widget API: an agent's browser gets a fresh,
+    anonymous conversation of its own, whatever it claims."""
+    customer = client_for(rasa, make_settings(database_url=url))
+    customer.post("/api/chat/messages", json={"text": "hi", "customer_token": "ada.signed.token"})
+    [ada_conversation] = rasa.events
+
+    session = console.get("/api/chat/session").json()["session"]
+    history = console.get("/api/chat/messages")
+    console.cookies.set("supportbot_conversation", ada_conversation, path="/api/chat")
+    said = console.post(
+        "/api/chat/messages", json={"text": "show me Ada's orders", "sender": ada_conversation}
+    )
+
+    assert not session.startswith(ada_conversation)
+    assert history.status_code == 200 and history.json()["messages"] == []
+    assert said.status_code == 200
+    assert [m["text"] for m in said.json()["messages"]] == [
+        "show me Ada's orders",
+        "echo: show me Ada's orders",
+    ]
+    agent_conversations = set(rasa.events) - {ada_conversation}
+    assert len(agent_conversations) == 1
+    assert [e["text"] for e in rasa.events[ada_conversation] if e["event"] == "user"] == ["hi"]
+    # The agent's messages carry no customer identity: none was given, and a session is not one.
+    assert rasa.received_metadata == [{"customer_token": "ada.signed.token"}, {}]

@@ -179,6 +179,9 @@ def _busy_machine_notes(cells: dict[str, dict[str, Any]]) -> list[str]:
     """A warning under the table for cells timed while other work loaded the machine."""
     notes = []
     for name, cell in cells.items():
+        if cell.get("timing_note"):  # written by hand when the run itself could not tell
+            notes.append(f"\n_{name}: {cell['timing_note']}_")
+            continue
         machine = cell.get("machine", {})
         loads = [machine.get(k) for k in ("load_average_at_start", "load_average_at_end")]
         peak = max((load for load in loads if load is not None), default=None)

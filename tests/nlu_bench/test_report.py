@@ -37,3 +37,14 @@ def test_a_cell_timed_on_a_busy_machine_says_so(tmp_path: Path) -> None:
 
     assert "project: timed on a busy machine (load average 6.8 at the start, 7.1" in report
     assert "stock: timed on a busy machine" not in report
+
+
+def test_a_hand_written_timing_note_is_shown_instead(tmp_path: Path) -> None:
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    paused = {**cell("project", (0.1, 0.1)), "timing_note": "paused for 26 min during training."}
+    (cells / "braun_chatbot__project.json").write_text(json.dumps(paused))
+
+    report = render(tmp_path, tmp_path / "nlu.md")
+
+    assert "_project: paused for 26 min during training._" in report

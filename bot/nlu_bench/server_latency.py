@@ -6,7 +6,6 @@ the channel would, and times each full HTTP round trip on this machine.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,13 +14,12 @@ from pathlib import Path
 import httpx
 import yaml
 
+from bot.console.training_data import plain_text
 from bot.latency import p50_p95
 from bot.settings import PROJECT_ROOT
 
 HELD_OUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
 TARGET_P95_MS = 30.0
-# "[100777](order_id)" and '[#1]{"entity": ...}' annotate entities; the customer typed the text.
-_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 
 
 def held_out_messages(path: Path = HELD_OUT) -> list[str]:
@@ -32,7 +30,7 @@ def held_out_messages(path: Path = HELD_OUT) -> list[str]:
         for line in str(block.get("examples", "")).splitlines():
             text = line.strip().removeprefix("- ").strip()
             if text:
-                messages.append(_ANNOTATION.sub(r"\1", text))
+                messages.append(plain_text(text))  # without entity markup
     if not messages:
         raise ValueError(f"no examples in {path}")
     return messages

@@ -74,10 +74,16 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def plan_epochs(cell: Cell, options: Options) -> tuple[list[dict[str, Any]], int, int | None]:
-    """The cell's pipeline, the epochs it trains, and the cap applied (None: not capped)."""
-    components = pipelines.pipeline(cell.pipeline, options.config_path)
+def plan_epochs(
+    cell: Cell, options: Options, has_entities: bool
+) -> tuple[list[dict[str, Any]], int | None, int | None]:
+    """The cell's pipeline, the DIET epochs it trains (None: no DIET), and the cap applied."""
+    components = pipelines.for_dataset(
+        pipelines.pipeline(cell.pipeline, options.config_path), has_entities
+    )
     configured = pipelines.diet_epochs(components)
+    if configured is None:
+        return components, None, None
     if cell.quick:
         return pipelines.with_epochs(components, options.quick_epochs), options.quick_epochs, None
     cap = options.stock_epoch_cap
@@ -189,7 +195,6 @@ def run_cell(cell: Cell, options: Options, log: Log = print, position: str = "")
     if cached is not None and cached.get("status") == "ok" and not options.force:
         log(f"{label} cached in {path}")
         return cached
-    components, epochs, cap = plan_epochs(cell, options)
     result: dict[str, Any] = {
         "dataset": cell.dataset,
         "pipeline": cell.pipeline,
@@ -201,15 +206,18 @@ def run_cell(cell: Cell, options: Options, log: Log = print, position: str = "")
             "platform": platform.platform(),
             "load_average_at_start": round(os.getloadavg()[0], 2),
         },
-        "config": components,
-        "epochs": epochs,
-        "configured_epochs": pipelines.diet_epochs(
-            pipelines.pipeline(cell.pipeline, options.config_path)
-        ),
-        "epoch_cap": cap,
     }
     try:
-        result.update(_train_and_test(cell, options, components, epochs, log, label))
+        split = datasets.load(cell.dataset)
+        components, epochs, cap = plan_epochs(cell, options, split.has_entities)
+        configured = pipelines.diet_epochs(pipelines.pipeline(cell.pipeline, options.config_path))
+        result.update(
+            config=components,
+            epochs=epochs,
+            configured_epochs=configured if epochs is not None else None,
+            epoch_cap=cap,
+        )
+        result.update(_train_and_test(cell, split, options, components, epochs, log, label))
         result["status"] = "ok"
     except Exception as error:  # a failed cell must not stop the run
         result.update(status="error", error=f"{type(error).__name__}: {error}")
@@ -221,13 +229,13 @@ def run_cell(cell: Cell, options: Options, log: Log = print, position: str = "")
 
 def _train_and_test(
     cell: Cell,
+    split: datasets.Split,
     options: Options,
     components: list[dict[str, Any]],
-    epochs: int,
+    epochs: int | None,
     log: Log,
     label: str,
 ) -> dict[str, Any]:
-    split = datasets.load(cell.dataset)
     work = options.work_dir / cell.key
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -240,8 +248,9 @@ def _train_and_test(
     venv = options.rasa_venv
     started = time.monotonic()
     log(
-        f"{label} training on {len(split.train)} utterances, {epochs} epochs"
-        f" (log: {work / 'train.log'})"
+        f"{label} training on {len(split.train)} utterances"
+        + (f", {epochs} DIET epochs" if epochs else ", no DIET")
+        + f" (log: {work / 'train.log'})"
     )
     progress = _Progress(label, log, started)
     train_seconds, train_peak = _run(
@@ -280,6 +289,6 @@ def _train_and_test(
         "peak_eval_mb": eval_peak,
         "eval_seconds": eval_seconds,
         "model_load_seconds": output.get("load_seconds"),
-        **_epoch_timing(progress, train_seconds, epochs),
+        **(_epoch_timing(progress, train_seconds, epochs) if epochs else {}),
         **scores,
     }

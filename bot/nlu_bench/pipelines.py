@@ -44,12 +44,24 @@ def pipeline(name: str, config_path: Path | None = None) -> list[dict[str, Any]]
     raise ValueError(f"unknown pipeline {name!r}; known: {', '.join(PIPELINES)}")
 
 
-def diet_epochs(components: list[dict[str, Any]]) -> int:
-    """DIET's epochs as configured (Rasa's default is 300)."""
+def diet_epochs(components: list[dict[str, Any]]) -> int | None:
+    """DIET's epochs as configured (Rasa's default is 300); None without DIET."""
     for component in components:
         if component["name"] == "DIETClassifier":
             return int(component.get("epochs", 300))
-    raise ValueError("the pipeline has no DIETClassifier")
+    return None
+
+
+def for_dataset(components: list[dict[str, Any]], has_entities: bool) -> list[dict[str, Any]]:
+    """The pipeline as trained on a dataset: without entities, an entity-only DIET has nothing
+    to learn (and Rasa 3.6 fails on it), so it is left out."""
+    if has_entities:
+        return components
+    return [
+        c
+        for c in components
+        if not (c["name"] == "DIETClassifier" and c.get("intent_classification") is False)
+    ]
 
 
 def with_epochs(components: list[dict[str, Any]], epochs: int) -> list[dict[str, Any]]:

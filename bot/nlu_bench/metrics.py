@@ -83,8 +83,14 @@ def score(
     """All metrics of one cell."""
     gold = [str(c["intent"]) for c in cases]
     predicted = [str(p["intent"]) for p in predictions]
+    fallback_rate = sum(p == FALLBACK for p in predicted) / len(predicted)
+    if oos is not None:
+        # A fallback on an out-of-scope message is the right answer ("I can't help with that").
+        predicted = [
+            oos if g == oos and p == FALLBACK else p for g, p in zip(gold, predicted, strict=True)
+        ]
     result: dict[str, Any] = {"examples": len(gold), **intent_scores(gold, predicted)}
-    result["fallback_rate"] = sum(p == FALLBACK for p in predicted) / len(predicted)
+    result["fallback_rate"] = fallback_rate
     # How the classifier alone does, before FallbackClassifier replaces unsure answers.
     top = [str(p.get("top_intent") or p["intent"]) for p in predictions]
     result["accuracy_without_fallback"] = intent_scores(gold, top)["accuracy"]

@@ -275,7 +275,8 @@ def render(results_dir: Path, report_path: Path, quick: bool = False) -> str:
         "wrong; _fallback_ is the share of test messages that fell back. Entity F1: micro F1 "
         "of exact (type, value) matches per message (value compared case-insensitively).",
         "- CLINC150: out-of-scope is the 151st intent `oos`; OOS recall counts `oos` and "
-        "`nlu_fallback` predictions alike (the bot would say it cannot help either way).",
+        "`nlu_fallback` predictions alike (the bot would say it cannot help either way), and so "
+        "do accuracy, macro-F1 and the confusions; a fallback on an in-scope query is wrong.",
         "- training: wall time of `rasa train nlu` (featurisation included); s/epoch: DIET's "
         "steady epoch time (after the first, which builds the TensorFlow graph); 100 epochs "
         "(est.): the training time extrapolated to 100 DIET epochs. Latency: one message at a "

@@ -127,6 +127,19 @@ def test_oos_scores() -> None:
     assert scores == {"in_scope_accuracy": 0.5, "oos_recall": 0.5}
 
 
+def test_a_fallback_on_an_out_of_scope_message_is_no_mistake() -> None:
+    cases = [{"intent": i, "entities": []} for i in ["x", "x", "oos", "oos"]]
+    predictions = [
+        {"intent": p, "entities": [], "ms": 1.0}
+        for p in ["x", metrics.FALLBACK, metrics.FALLBACK, "x"]
+    ]
+    scores = metrics.score(cases, predictions, has_entities=False, oos="oos")
+    assert scores["accuracy"] == 0.5  # the in-scope fallback and the missed oos are wrong
+    assert scores["fallback_rate"] == 0.5
+    assert scores["confused"] == [("x", metrics.FALLBACK, 1), ("oos", "x", 1)]
+    assert (scores["in_scope_accuracy"], scores["oos_recall"]) == (0.5, 0.5)
+
+
 def test_score_collects_confusions_and_latency() -> None:
     cases = [{"intent": i, "entities": []} for i in ["a", "a", "a", "b"]]
     predictions = [

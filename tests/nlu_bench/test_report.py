@@ -48,3 +48,15 @@ def test_a_hand_written_timing_note_is_shown_instead(tmp_path: Path) -> None:
     report = render(tmp_path, tmp_path / "nlu.md")
 
     assert "_project: paused for 26 min during training._" in report
+
+
+def test_a_cell_without_diet_says_so_instead_of_an_epoch_count(tmp_path: Path) -> None:
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    no_diet = {**cell("project", (0.1, 0.1)), "epochs": None, "configured_epochs": None}
+    (cells / "braun_chatbot__project.json").write_text(json.dumps(no_diet))
+
+    report = render(tmp_path, tmp_path / "nlu.md")
+
+    [row] = [line for line in report.splitlines() if line.startswith("| **project** |")]
+    assert "| no DIET |" in row and "None" not in row

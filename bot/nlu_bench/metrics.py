@@ -47,6 +47,28 @@ def entity_f1(
     return {"entity_precision": precision, "entity_recall": recall, "entity_f1": f1}
 
 
+def entity_overlap_f1(
+    gold: Sequence[Sequence[dict[str, Any]]], predicted: Sequence[Sequence[dict[str, Any]]]
+) -> dict[str, float]:
+    """Micro F1 where a prediction matches a gold entity of the same type whose character span
+    it overlaps (each gold entity matched once): the partial-match scoring of Liu et al. 2019."""
+    hits = n_gold = n_predicted = 0
+    for gold_entities, predicted_entities in zip(gold, predicted, strict=True):
+        unmatched = list(gold_entities)
+        for p in predicted_entities:
+            for g in unmatched:
+                if g["entity"] == p["entity"] and p["start"] < g["end"] and g["start"] < p["end"]:
+                    unmatched.remove(g)
+                    hits += 1
+                    break
+        n_gold += len(gold_entities)
+        n_predicted += len(predicted_entities)
+    precision = hits / n_predicted if n_predicted else 0.0
+    recall = hits / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"entity_f1_overlap": f1}
+
+
 def oos_scores(gold: Sequence[str], predicted: Sequence[str], oos: str) -> dict[str, float]:
     """CLINC150: accuracy on in-scope queries, and recall of out-of-scope ones.
 
@@ -95,9 +117,10 @@ def score(
     top = [str(p.get("top_intent") or p["intent"]) for p in predictions]
     result["accuracy_without_fallback"] = intent_scores(gold, top)["accuracy"]
     if has_entities:
-        result.update(
-            entity_f1([c["entities"] for c in cases], [p["entities"] for p in predictions])
-        )
+        gold_entities = [c["entities"] for c in cases]
+        predicted_entities = [p["entities"] for p in predictions]
+        result.update(entity_f1(gold_entities, predicted_entities))
+        result.update(entity_overlap_f1(gold_entities, predicted_entities))
     if oos is not None:
         result.update(oos_scores(gold, predicted, oos))
     result["confused"] = confused_pairs(gold, predicted)

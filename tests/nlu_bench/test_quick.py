@@ -120,6 +120,21 @@ def test_entity_f1_is_exact_type_and_value() -> None:
     assert scores["entity_f1"] == pytest.approx(1 / 3)
 
 
+def test_overlap_entity_f1_counts_a_split_or_shifted_span_of_the_right_type_once() -> None:
+    def span(entity: str, start: int, end: int) -> dict[str, object]:
+        return {"entity": entity, "start": start, "end": end, "value": "-"}
+
+    # "wake me at eight forty five am": gold time 11-30; predicted as two pieces, plus a
+    # wrong-type entity elsewhere and one that overlaps nothing.
+    gold = [[span("time", 11, 30), span("alarm_type", 0, 4)]]
+    predicted = [[span("time", 11, 23), span("time", 24, 30), span("date", 0, 4)]]
+    scores = metrics.entity_overlap_f1(gold, predicted)
+    precision, recall = 1 / 3, 1 / 2  # one gold entity can be matched only once
+    assert scores["entity_f1_overlap"] == pytest.approx(
+        2 * precision * recall / (precision + recall)
+    )
+
+
 def test_oos_scores() -> None:
     gold = ["x", "y", "oos", "oos", "oos", "oos"]
     predicted = ["x", "oos", "oos", metrics.FALLBACK, "x", "y"]

@@ -26,6 +26,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -108,6 +109,18 @@ def _dense_row(block: Block | None, dim: int) -> np.ndarray:
     if row.shape[1] != dim:
         raise ValueError(f"dense sentence features of width {row.shape[1]}, expected {dim}")
     return row
+
+
+class UnsafeModelFile(RuntimeError):
+    """A weights file that would need pickle to load."""
+
+
+def _read_weights(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return {name: arrays[name] for name in arrays.files}
+    except ValueError as error:  # object arrays: refused rather than unpickled
+        raise UnsafeModelFile(f"{path.name}: {error}; only plain numeric arrays load") from error
 
 
 def _unit_rows(matrix: scipy.sparse.csr_matrix) -> scipy.sparse.csr_matrix:
@@ -261,8 +274,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
         try:
             with model_storage.read_from(resource) as directory:
                 description = json.loads((directory / MODEL_FILE).read_text(encoding="utf-8"))
-                with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as arrays:
-                    weights = {name: arrays[name] for name in arrays.files}
+                weights = _read_weights(directory / WEIGHTS_FILE)
         except (ValueError, FileNotFoundError):
             # Rasa's convention: a component that was never trained loads empty.
             logger.warning("SentenceIntentClassifier: no trained model found; it will not classify")
@@ -281,10 +293,13 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
 
     def process(self, messages: list[Message]) -> list[Message]:
         model = self._model
-        with_features = [m for m in messages if model and m.get(TEXT) and self._blocks(m)]
-        if model is None or not with_features:
+        if model is None:
             return messages
-        probabilities = model.probabilities([self._blocks(m) for m in with_features])
+        blocks = {id(m): self._blocks(m) for m in messages if m.get(TEXT)}
+        with_features = [m for m in messages if blocks.get(id(m))]
+        if not with_features:
+            return messages
+        probabilities = model.probabilities([blocks[id(m)] for m in with_features])
         length = int(self.component_config["ranking_length"]) or len(model.intents)
         for message, row in zip(with_features, probabilities, strict=True):
             order = np.argsort(-row)[:length]

@@ -19,7 +19,12 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.minilm_featurizer import MiniLMFeaturizer, configured_encoder_dir
-from bot.nlu.sentence_classifier import MODEL_FILE, WEIGHTS_FILE, SentenceIntentClassifier
+from bot.nlu.sentence_classifier import (
+    MODEL_FILE,
+    WEIGHTS_FILE,
+    SentenceIntentClassifier,
+    UnsafeModelFile,
+)
 
 pytestmark = pytest.mark.skipif(
     not (configured_encoder_dir({}) / "model.onnx").exists(),
@@ -178,6 +183,19 @@ def test_every_block_is_scaled_to_unit_length(storage: LocalModelStorage) -> Non
     minilm, words = features[:384], features[384:]
     assert np.isclose(np.linalg.norm(minilm), 1.0) and np.isclose(np.linalg.norm(words), 1.0)
     assert words.shape == model.idf["words"].shape
+
+
+def test_weights_that_need_pickle_are_refused(storage: LocalModelStorage, tmp_path: Path) -> None:
+    pipeline = Pipeline(storage)
+    config = SentenceIntentClassifier.get_default_config()
+    component = SentenceIntentClassifier.create(config, storage, Resource("intents"), context("c"))
+    component.train(pipeline.training_data())
+    weights = tmp_path / "storage" / "intents" / WEIGHTS_FILE
+    # An object array is stored with pickle: a tampered model file could run code on load.
+    np.savez(weights, coef=np.array([{"x": 1}], dtype=object), intercept=np.zeros(3))
+
+    with pytest.raises(UnsafeModelFile, match="plain numeric arrays"):
+        SentenceIntentClassifier.load(config, storage, Resource("intents"), context("c"))
 
 
 def test_unknown_featurizer_names_are_a_clear_error(storage: LocalModelStorage) -> None:

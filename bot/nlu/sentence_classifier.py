@@ -60,9 +60,8 @@ Block = Any  # one featurizer's sentence features: a NumPy array or a SciPy spar
 class _Model:
     intents: list[str]
     origins: list[str]  # featurizers, in the order their blocks are stacked
-    sparse: dict[str, bool]
     dims: dict[str, int]
-    idf: dict[str, np.ndarray]  # sparse blocks only
+    idf: dict[str, np.ndarray]  # the sparse (count) blocks, and only those
     coef: np.ndarray  # (intents, features)
     intercept: np.ndarray  # (intents,)
 
@@ -71,7 +70,7 @@ class _Model:
         blocks = []
         for origin in self.origins:
             dim = self.dims[origin]
-            if self.sparse[origin]:
+            if origin in self.idf:
                 part = scipy.sparse.vstack(
                     [_sparse_row(row.get(origin), dim) for row in rows], format="csr"
                 ).astype(np.float64)
@@ -216,18 +215,20 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
                 f"{self.component_config['featurizers'] or 'any featurizer'}; "
                 "check the `featurizers` names against the featurizers' `alias`"
             )
-        sparse = {o: any(scipy.sparse.issparse(r[o]) for r in rows if o in r) for o in origins}
         dims = {o: next(r[o].shape[-1] for r in rows if o in r) for o in origins}
         idf = {}
-        for origin in (o for o in origins if sparse[o]):
+        for origin in origins:
+            if not any(scipy.sparse.issparse(row[origin]) for row in rows if origin in row):
+                continue
             counts = scipy.sparse.vstack(
                 [_sparse_row(row.get(origin), dims[origin]) for row in rows], format="csr"
             )
             document_frequency = np.bincount(counts.indices, minlength=dims[origin])
             idf[origin] = np.log((1 + len(rows)) / (1 + document_frequency)) + 1.0
-        model = _Model(intents, origins, sparse, dims, idf, np.empty(0), np.empty(0))
+        model = _Model(intents, origins, dims, idf, np.empty(0), np.empty(0))
         features = model.features(rows)
-        labels = np.array([intents.index(m.get(INTENT)) for m in examples])
+        index = {intent: i for i, intent in enumerate(intents)}
+        labels = np.array([index[m.get(INTENT)] for m in examples])
         logger.info(
             "SentenceIntentClassifier: logistic regression on %d examples x %d features "
             "(%s), %d intents...",
@@ -254,7 +255,6 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             description = {
                 "intents": model.intents,
                 "origins": model.origins,
-                "sparse": model.sparse,
                 "dims": model.dims,
             }
             (directory / MODEL_FILE).write_text(json.dumps(description), encoding="utf-8")
@@ -279,13 +279,11 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             # Rasa's convention: a component that was never trained loads empty.
             logger.warning("SentenceIntentClassifier: no trained model found; it will not classify")
             return cls(config, model_storage, resource)
-        model_sparse = description["sparse"]
         model = _Model(
             intents=description["intents"],
             origins=description["origins"],
-            sparse=model_sparse,
             dims=description["dims"],
-            idf={o: weights[f"idf:{o}"] for o in description["origins"] if model_sparse[o]},
+            idf={o: weights[f"idf:{o}"] for o in description["origins"] if f"idf:{o}" in weights},
             coef=weights["coef"],
             intercept=weights["intercept"],
         )

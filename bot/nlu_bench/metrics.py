@@ -31,6 +31,13 @@ def _mentions(entities: Sequence[dict[str, Any]]) -> Counter[tuple[str, str]]:
     return Counter((str(e["entity"]), " ".join(str(e["value"]).lower().split())) for e in entities)
 
 
+def _micro_f1(hits: int, n_gold: int, n_predicted: int) -> tuple[float, float, float]:
+    precision = hits / n_predicted if n_predicted else 0.0
+    recall = hits / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
 def entity_f1(
     gold: Sequence[Sequence[dict[str, Any]]], predicted: Sequence[Sequence[dict[str, Any]]]
 ) -> dict[str, float]:
@@ -41,9 +48,7 @@ def entity_f1(
         hits += sum((g & p).values())
         n_gold += sum(g.values())
         n_predicted += sum(p.values())
-    precision = hits / n_predicted if n_predicted else 0.0
-    recall = hits / n_gold if n_gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    precision, recall, f1 = _micro_f1(hits, n_gold, n_predicted)
     return {"entity_precision": precision, "entity_recall": recall, "entity_f1": f1}
 
 
@@ -63,10 +68,7 @@ def entity_overlap_f1(
                     break
         n_gold += len(gold_entities)
         n_predicted += len(predicted_entities)
-    precision = hits / n_predicted if n_predicted else 0.0
-    recall = hits / n_gold if n_gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"entity_f1_overlap": f1}
+    return {"entity_f1_overlap": _micro_f1(hits, n_gold, n_predicted)[2]}
 
 
 def oos_scores(gold: Sequence[str], predicted: Sequence[str], oos: str) -> dict[str, float]:

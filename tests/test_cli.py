@@ -82,3 +82,15 @@ def test_agent_reply_to_an_unreachable_rasa_is_a_clear_error(monkeypatch, capsys
     monkeypatch.setenv("SUPPORTBOT_RASA_URL", "http://127.0.0.1:9")
     assert main(["agent", "reply", "abc", "hello"]) == 1
     assert "did not answer" in capsys.readouterr().err
+
+
+def test_bench_nlu_with_another_config_needs_its_own_results_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    config = tmp_path / "candidate.yml"
+    assert main(["bench-nlu", "--config", str(config), "--results", str(tmp_path)]) == 2
+    assert f"--config {config}: no such file" in capsys.readouterr().err
+    config.write_text("pipeline: []\n")
+    # Without --results its cells would land among the documented run's in reports/nlu.
+    assert main(["bench-nlu", "--config", str(config)]) == 2
+    assert "--config needs --results" in capsys.readouterr().err

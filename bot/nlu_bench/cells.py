@@ -269,7 +269,7 @@ def _train_and_test(
         cases,
         output["predictions"],
         has_entities=split.has_entities,
-        oos=datasets.OOS if cell.dataset == "clinc150" else None,
+        oos=split.oos,
     )
     # The model (MiniLM's ONNX inside) and the training cache are large: keep only the logs.
     shutil.rmtree(work / "models", ignore_errors=True)

@@ -25,6 +25,10 @@ def _prediction(parsed: dict[str, Any], seconds: float) -> dict[str, Any]:
         "confidence": float(intent.get("confidence") or 0.0),
         # The classifier's own best guess when FallbackClassifier overrode it.
         "top_intent": ranking[0]["name"] if ranking else intent.get("name"),
+        # ... and its confidence, from which any other fallback threshold can be replayed.
+        "top_confidence": float(ranking[0].get("confidence") or 0.0)
+        if ranking
+        else float(intent.get("confidence") or 0.0),
         "entities": [
             {
                 "start": e.get("start"),

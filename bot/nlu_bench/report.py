@@ -14,6 +14,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from bot.nlu_bench.metrics import choose_threshold
+
 TITLES = {
     "bitext_quick": "Bitext, quick subset (CI)",
     "bitext": "Bitext customer support (train split -> test split)",
@@ -23,7 +25,10 @@ TITLES = {
     "banking77": "BANKING77",
     "hwu64": "HWU64 (KFold_1 standard split)",
     "clinc150": "CLINC150 (full, out-of-scope as a class)",
+    "clinc150_val": "CLINC150 validation split (where the fallback threshold is chosen)",
 }
+# Sets for tuning the project's pipeline, not for comparing it with the stock one.
+TUNING = frozenset({"clinc150_val"})
 ORDER = list(TITLES)
 
 
@@ -131,8 +136,31 @@ def _epochs(cell: dict[str, Any]) -> str:
     return text
 
 
+def _sweep_table(cell: dict[str, Any]) -> list[str]:
+    """The fallback thresholds replayed on the cell's predictions, the chosen one in bold."""
+    sweep = cell.get("fallback_sweep")
+    if not sweep:
+        return []
+    chosen = choose_threshold(sweep)
+    lines = [
+        f"Fallback threshold replayed on the {cell['pipeline']} pipeline's predictions "
+        "(rule, fixed beforehand: the best mean of in-scope accuracy and OOS recall among "
+        "thresholds costing at most 1 point of in-scope accuracy):",
+        "",
+        "| threshold | in-scope acc | OOS recall |",
+        "| --- | --- | --- |",
+    ]
+    for row in sweep:
+        mark = "**" if row["threshold"] == chosen else ""
+        lines.append(
+            f"| {mark}{row['threshold']:.2f}{mark} | {_pct(row['in_scope_accuracy'])} "
+            f"| {_pct(row['oos_recall'])} |"
+        )
+    return [*lines, ""]
+
+
 def _table(dataset: str, cells: dict[str, dict[str, Any]], quick: bool) -> list[str]:
-    oos = dataset == "clinc150"
+    oos = any(c.get("oos_recall") is not None for c in cells.values())
     entities = any(c.get("has_entities") for c in cells.values())
     head = ["pipeline", "accuracy", "macro-F1"]
     head += ["in-scope acc", "OOS recall"] if oos else []
@@ -295,7 +323,10 @@ def render(results_dir: Path, report_path: Path, quick: bool = False) -> str:
     if not quick:
         done = {(d, p) for d, cells in by_dataset.items() for p in cells}
         missing = [
-            f"{d}/{p}" for d in ORDER[1:] for p in ("stock", "project") if (d, p) not in done
+            f"{d}/{p}"
+            for d in ORDER[1:]
+            for p in (("project",) if d in TUNING else ("stock", "project"))
+            if (d, p) not in done
         ]
         if missing:
             lines += [
@@ -331,6 +362,8 @@ def render(results_dir: Path, report_path: Path, quick: bool = False) -> str:
             any_cell.get("notes", [])
         )
         lines += [f"- {n}" for n in notes] + ([""] if notes else [])
+        if dataset in TUNING and "project" in cells:
+            lines += _sweep_table(cells["project"])
         for name in ("stock", "project"):
             found = cells.get(name)
             if not found or found.get("status") != "ok":

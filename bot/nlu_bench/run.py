@@ -14,8 +14,6 @@ from bot.nlu_bench.pipelines import PIPELINES
 from bot.nlu_bench.report import write as write_report
 from bot.settings import PROJECT_ROOT
 
-# What --dataset accepts; "braun" is its three corpora.
-DATASET_CHOICES = ("banking77", "hwu64", "clinc150", "bitext", "braun", *BRAUN_CORPORA)
 RESULTS = PROJECT_ROOT / "reports" / "nlu"
 REPORT = PROJECT_ROOT / "reports" / "nlu.md"
 WORK = PROJECT_ROOT / "var" / "bench"
@@ -52,18 +50,23 @@ def run(
     results_dir: Path | None = None,
     work_dir: Path | None = None,
     report_path: Path | None = None,
+    config_path: Path | None = None,
     log: Log = print,
 ) -> Outcome:
     if report_path is None:
         # reports/nlu.md only for the documented full run; elsewhere next to its cells.
         report_path = REPORT if results_dir is None and not quick else None
+    if work_dir is None:
+        # Runs into other folders (other configs) get their own working folders.
+        work_dir = WORK / "cells" if results_dir is None else results_dir / "work"
     results_dir = results_dir or (QUICK_RESULTS if quick else RESULTS)
     report_path = report_path or results_dir / "nlu.md"
     options = Options(
         results_dir=results_dir,
-        work_dir=work_dir or WORK / "cells",
+        work_dir=work_dir,
         stock_epoch_cap=stock_epoch_cap,
         force=force,
+        config_path=config_path,
     )
     names = ["bitext_quick"] if quick else expand(dataset_names)
     cells = [Cell(d, p, quick) for d in names for p in pipeline_names]

@@ -45,6 +45,7 @@ def _parse_annotated(text: str) -> tuple[str, list[tuple[int, int, str, str]]]:
         ("banking77", 10_003, 3_080, 77),
         ("hwu64", 9_960, 1_076, 64),
         ("clinc150", 15_100, 5_500, 151),
+        ("clinc150_val", 15_100, 3_100, 151),
         ("bitext", 6_453, 810, 27),
         ("braun_askubuntu", 53, 109, 5),
         ("braun_chatbot", 100, 106, 2),
@@ -153,6 +154,52 @@ def test_a_fallback_on_an_out_of_scope_message_is_no_mistake() -> None:
     assert scores["fallback_rate"] == 0.5
     assert scores["confused"] == [("x", metrics.FALLBACK, 1), ("oos", "x", 1)]
     assert (scores["in_scope_accuracy"], scores["oos_recall"]) == (0.5, 0.5)
+
+
+def _replayable(intent: str, top: str, confidence: float) -> dict[str, object]:
+    return {"intent": intent, "top_intent": top, "top_confidence": confidence}
+
+
+def test_fallback_thresholds_are_replayed_from_the_top_confidence() -> None:
+    gold = ["x", "y", "oos", "oos"]
+    predictions = [
+        _replayable("x", "x", 0.9),
+        _replayable(metrics.FALLBACK, "y", 0.15),  # fell back at the cell's own threshold
+        _replayable("x", "x", 0.25),
+        _replayable(metrics.FALLBACK, "y", 0.1),
+    ]
+    sweep = metrics.fallback_sweep(gold, predictions, "oos", thresholds=(0.0, 0.2, 0.3, 0.95))
+    assert [(r["threshold"], r["in_scope_accuracy"], r["oos_recall"]) for r in sweep] == [
+        (0.0, 1.0, 0.0),  # no fallback: "y" is right again, both oos are missed
+        (0.2, 0.5, 0.5),
+        (0.3, 0.5, 1.0),
+        (0.95, 0.0, 1.0),
+    ]
+
+
+def test_the_chosen_threshold_costs_at_most_a_point_of_in_scope_accuracy() -> None:
+    sweep = [
+        {"threshold": 0.0, "in_scope_accuracy": 0.960, "oos_recall": 0.30},
+        {"threshold": 0.1, "in_scope_accuracy": 0.958, "oos_recall": 0.50},
+        {"threshold": 0.2, "in_scope_accuracy": 0.952, "oos_recall": 0.60},
+        {"threshold": 0.3, "in_scope_accuracy": 0.940, "oos_recall": 0.80},  # costs 2 points
+    ]
+    assert metrics.choose_threshold(sweep) == 0.2
+    assert metrics.choose_threshold(sweep, max_in_scope_loss=0.05) == 0.3
+    # On a tie the lower threshold wins: it falls back on fewer customers.
+    tie = [{**row, "oos_recall": 0.0, "in_scope_accuracy": 0.9} for row in sweep]
+    assert metrics.choose_threshold(tie) == 0.0
+
+
+def test_an_out_of_scope_cell_keeps_its_sweep() -> None:
+    cases = [{"intent": i, "entities": []} for i in ["x", "oos"]]
+    predictions = [
+        {**_replayable("x", "x", 0.9), "entities": [], "ms": 1.0},
+        {**_replayable("x", "x", 0.3), "entities": [], "ms": 1.0},
+    ]
+    scores = metrics.score(cases, predictions, has_entities=False, oos="oos")
+    by_threshold = {r["threshold"]: r["oos_recall"] for r in scores["fallback_sweep"]}
+    assert (by_threshold[0.3], by_threshold[0.35]) == (0.0, 1.0)
 
 
 def test_score_collects_confusions_and_latency() -> None:

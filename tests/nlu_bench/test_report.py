@@ -60,3 +60,27 @@ def test_a_cell_without_diet_says_so_instead_of_an_epoch_count(tmp_path: Path) -
 
     [row] = [line for line in report.splitlines() if line.startswith("| **project** |")]
     assert "| no DIET |" in row and "None" not in row
+
+
+def test_the_validation_cell_shows_its_threshold_sweep_with_the_chosen_one(tmp_path: Path) -> None:
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    sweep = [
+        {"threshold": 0.0, "in_scope_accuracy": 0.96, "oos_recall": 0.3},
+        {"threshold": 0.25, "in_scope_accuracy": 0.955, "oos_recall": 0.7},
+        {"threshold": 0.5, "in_scope_accuracy": 0.90, "oos_recall": 0.9},
+    ]
+    val = {
+        **cell("project", (0.1, 0.1)),
+        "dataset": "clinc150_val",
+        "in_scope_accuracy": 0.955,
+        "oos_recall": 0.7,
+        "fallback_sweep": sweep,
+    }
+    (cells / "clinc150_val__project.json").write_text(json.dumps(val))
+
+    report = render(tmp_path, tmp_path / "nlu.md")
+
+    assert "| **0.25** | 95.50 % | 70.00 % |" in report
+    assert "| 0.50 | 90.00 % | 90.00 % |" in report
+    assert "clinc150_val/stock" not in report  # a tuning set has no stock cell to miss

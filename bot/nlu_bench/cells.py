@@ -236,7 +236,8 @@ def _train_and_test(
     log: Log,
     label: str,
 ) -> dict[str, Any]:
-    work = options.work_dir / cell.key
+    # Absolute: the commands run inside it, and name files in it.
+    work = (options.work_dir / cell.key).resolve()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     (work / "train.yml").write_text(

@@ -112,7 +112,7 @@ def load_banking77() -> Split:
     )
 
 
-def load_hwu64() -> Split:
+def load_hwu64(test_fold: int = 1, name: str = "hwu64") -> Split:
     """KFold_1 standard split (test = fold 1, train = folds 2-10) with the authors' spans."""
     train: list[Utterance] = []
     test: list[Utterance] = []
@@ -120,14 +120,23 @@ def load_hwu64() -> Split:
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             row = json.loads(line)
+            if test_fold != 1 and row["fold"] == 1:
+                continue  # the standard test fold stays unseen while tuning
             spans = [
                 Span(int(e["start"]), int(e["end"]), e["entity"], str(e["value"]))
                 for e in row["entities"]
             ]
-            (test if row["fold"] == 1 else train).append(
+            (test if row["fold"] == test_fold else train).append(
                 _utterance(row["text"], row["intent"], spans)
             )
-    return Split("hwu64", train, test, has_entities=True)
+    return Split(name, train, test, has_entities=True)
+
+
+def load_hwu64_dev() -> Split:
+    """For tuning: fold 2 as the test part, folds 3-10 to train on; fold 1 is left out."""
+    split = load_hwu64(test_fold=2, name="hwu64_dev")
+    split.notes.append("Folds 3-10 train, fold 2 tests; the standard test fold 1 is not used.")
+    return split
 
 
 def load_clinc150() -> Split:
@@ -262,6 +271,7 @@ def load_braun(name: str) -> Split:
 LOADERS: dict[str, Callable[[], Split]] = {
     "banking77": load_banking77,
     "hwu64": load_hwu64,
+    "hwu64_dev": load_hwu64_dev,
     "clinc150": load_clinc150,
     "clinc150_val": load_clinc150_val,
     "bitext": load_bitext,
@@ -269,9 +279,12 @@ LOADERS: dict[str, Callable[[], Split]] = {
     "bitext_quick": load_bitext_quick,
 }
 # What `bench-nlu --dataset` accepts; "braun" stands for its three corpora.
-CHOICES = ("banking77", "hwu64", "clinc150", "clinc150_val", "bitext", "braun", *BRAUN_CORPORA)
+CHOICES = (
+    *("banking77", "hwu64", "hwu64_dev", "clinc150", "clinc150_val", "bitext", "braun"),
+    *BRAUN_CORPORA,
+)
 # Large sets: the stock pipeline's epochs may be capped there.
-LARGE = frozenset({"banking77", "hwu64", "clinc150", "clinc150_val"})
+LARGE = frozenset({"banking77", "hwu64", "hwu64_dev", "clinc150", "clinc150_val"})
 
 
 def load(name: str) -> Split:

@@ -290,6 +290,8 @@ def _train_and_test(
         "peak_eval_mb": eval_peak,
         "eval_seconds": eval_seconds,
         "model_load_seconds": output.get("load_seconds"),
-        **(_epoch_timing(progress, train_seconds, epochs) if epochs else {}),
+        # What DIET really ran (its progress bar): DIETEntityExtractor may raise the epochs.
+        **({"epochs": progress.total or epochs} if epochs else {}),
+        **(_epoch_timing(progress, train_seconds, progress.total or epochs) if epochs else {}),
         **scores,
     }

@@ -139,6 +139,15 @@ def load_hwu64_dev() -> Split:
     return split
 
 
+def load_hwu64_dev_small(size: int = 100) -> Split:
+    """For tuning on a tiny training set, like Braun's: a seeded sample of `size` utterances
+    of folds 3-10; fold 2 tests."""
+    split = load_hwu64_dev()
+    train = random.Random(7).sample(sorted(split.train, key=lambda u: u.text), size)
+    notes = [f"A seeded sample of {size} utterances of folds 3-10 trains; fold 2 tests."]
+    return Split("hwu64_dev_small", train, split.test, has_entities=True, notes=notes)
+
+
 def load_clinc150() -> Split:
     """The "full" variant: 150 intents plus `oos` as a 151st class (oos-train setting)."""
     data = json.loads(_file("clinc150_oos_eval", "data_full.json").read_text(encoding="utf-8"))
@@ -272,6 +281,7 @@ LOADERS: dict[str, Callable[[], Split]] = {
     "banking77": load_banking77,
     "hwu64": load_hwu64,
     "hwu64_dev": load_hwu64_dev,
+    "hwu64_dev_small": load_hwu64_dev_small,
     "clinc150": load_clinc150,
     "clinc150_val": load_clinc150_val,
     "bitext": load_bitext,
@@ -280,7 +290,8 @@ LOADERS: dict[str, Callable[[], Split]] = {
 }
 # What `bench-nlu --dataset` accepts; "braun" stands for its three corpora.
 CHOICES = (
-    *("banking77", "hwu64", "hwu64_dev", "clinc150", "clinc150_val", "bitext", "braun"),
+    *("banking77", "hwu64", "hwu64_dev", "hwu64_dev_small", "clinc150", "clinc150_val"),
+    *("bitext", "braun"),
     *BRAUN_CORPORA,
 )
 # Large sets: the stock pipeline's epochs may be capped there.

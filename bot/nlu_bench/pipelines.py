@@ -25,8 +25,10 @@ STOCK_PIPELINE: list[dict[str, Any]] = [
     {"name": "ResponseSelector", "epochs": 100},
     {"name": "FallbackClassifier", "threshold": 0.3, "ambiguity_threshold": 0.1},
 ]
+ENTITY_DIET = "bot.nlu.entity_extractor.DIETEntityExtractor"
+_DIET = ("DIETClassifier", ENTITY_DIET)
 # Components whose `epochs` an override or cap replaces.
-_TRAINED = ("DIETClassifier", "ResponseSelector")
+_TRAINED = (*_DIET, "ResponseSelector")
 
 
 def project_pipeline(config_path: Path | None = None) -> list[dict[str, Any]]:
@@ -47,7 +49,7 @@ def pipeline(name: str, config_path: Path | None = None) -> list[dict[str, Any]]
 def diet_epochs(components: list[dict[str, Any]]) -> int | None:
     """DIET's epochs as configured (Rasa's default is 300); None without DIET."""
     for component in components:
-        if component["name"] == "DIETClassifier":
+        if component["name"] in _DIET:
             return int(component.get("epochs", 300))
     return None
 
@@ -60,7 +62,10 @@ def for_dataset(components: list[dict[str, Any]], has_entities: bool) -> list[di
     return [
         c
         for c in components
-        if not (c["name"] == "DIETClassifier" and c.get("intent_classification") is False)
+        if not (
+            c["name"] == ENTITY_DIET
+            or (c["name"] == "DIETClassifier" and c.get("intent_classification") is False)
+        )
     ]
 
 

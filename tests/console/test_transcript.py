@@ -63,7 +63,7 @@ def conversation() -> list[dict[str, Any]]:
         "end": 21,
         "confidence_entity": 0.99,
         "value": "100001",
-        "extractor": "DIETClassifier",
+        "extractor": "DIETEntityExtractor",
     }
     return [
         action("action_session_start", 1.0),

@@ -14,15 +14,18 @@ def names(components: list[dict[str, object]]) -> list[object]:
 
 def test_the_project_pipeline_classifies_intents_without_diet() -> None:
     project = pipelines.pipeline("project")
-    [diet] = [c for c in project if c["name"] == "DIETClassifier"]
-    assert diet["intent_classification"] is False
+    assert "DIETClassifier" not in names(project)
+    assert pipelines.ENTITY_DIET in names(project)  # DIET for entities only
     assert "bot.nlu.sentence_classifier.SentenceIntentClassifier" in names(project)
 
 
 def test_entity_only_diet_is_left_out_where_there_are_no_entities() -> None:
     project = pipelines.pipeline("project")
-    assert "DIETClassifier" not in names(pipelines.for_dataset(project, has_entities=False))
+    assert pipelines.ENTITY_DIET not in names(pipelines.for_dataset(project, has_entities=False))
     assert pipelines.for_dataset(project, has_entities=True) == project
+    # Rasa's own DIET with intents switched off is entity-only too.
+    entity_only = [{"name": "DIETClassifier", "intent_classification": False}]
+    assert pipelines.for_dataset(entity_only, has_entities=False) == []
     # The stock DIET classifies intents too: it always stays.
     stock = pipelines.pipeline("stock")
     assert pipelines.for_dataset(stock, has_entities=False) == stock

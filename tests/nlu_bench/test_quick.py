@@ -45,6 +45,7 @@ def _parse_annotated(text: str) -> tuple[str, list[tuple[int, int, str, str]]]:
         ("banking77", 10_003, 3_080, 77),
         ("hwu64", 9_960, 1_076, 64),
         ("hwu64_dev", 8_884, 1_076, 64),
+        ("hwu64_dev_small", 100, 1_076, 64),
         ("clinc150", 15_100, 5_500, 151),
         ("clinc150_val", 15_100, 3_100, 151),
         ("bitext", 6_453, 810, 27),

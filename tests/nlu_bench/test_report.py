@@ -84,3 +84,15 @@ def test_the_validation_cell_shows_its_threshold_sweep_with_the_chosen_one(tmp_p
     assert "| **0.25** | 95.50 % | 70.00 % |" in report
     assert "| 0.50 | 90.00 % | 90.00 % |" in report
     assert "clinc150_val/stock" not in report  # a tuning set has no stock cell to miss
+
+
+def test_epochs_raised_for_min_steps_are_shown_with_the_configured_ones(tmp_path: Path) -> None:
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    raised = {**cell("project", (0.1, 0.1)), "epochs": 846, "configured_epochs": 40}
+    (cells / "braun_chatbot__project.json").write_text(json.dumps(raised))
+
+    report = render(tmp_path, tmp_path / "nlu.md")
+
+    [row] = [line for line in report.splitlines() if line.startswith("| **project** |")]
+    assert "| 846 (raised from 40 for min_steps) |" in row

@@ -7,24 +7,20 @@ from typing import Any
 
 import numpy as np
 import pytest
-from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
-from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
-    CountVectorsFeaturizer,
-)
-from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.minilm_featurizer import MiniLMFeaturizer, configured_encoder_dir
+from bot.nlu.minilm_featurizer import configured_encoder_dir
 from bot.nlu.sentence_classifier import (
     MODEL_FILE,
     WEIGHTS_FILE,
     SentenceIntentClassifier,
     UnsafeModelFile,
 )
+from tests.rasa_env.features import Features, context
 
 pytestmark = pytest.mark.skipif(
     not (configured_encoder_dir({}) / "model.onnx").exists(),
@@ -56,42 +52,22 @@ EXAMPLES = {
 }
 
 
-def context(name: str) -> ExecutionContext:
-    return ExecutionContext(GraphSchema({}), node_name=name)
-
-
-class Pipeline:
-    """Tokenizer, word counts ("words") and MiniLM ("minilm"), trained on EXAMPLES."""
+class Pipeline(Features):
+    """The featurizers, with word 1-2-grams, trained on EXAMPLES."""
 
     def __init__(self, storage: LocalModelStorage) -> None:
-        self.tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
-        words = {**CountVectorsFeaturizer.get_default_config(), "alias": "words", "max_ngram": 2}
-        self.words = CountVectorsFeaturizer.create(
-            words, storage, Resource("words"), context("words")
-        )
-        minilm = {**MiniLMFeaturizer.get_default_config(), "alias": "minilm"}
-        self.minilm = MiniLMFeaturizer.create(minilm, storage, Resource("minilm"), context("m"))
+        super().__init__(storage, max_ngram=2)
 
     def training_data(self) -> TrainingData:
-        data = TrainingData(
-            [
-                Message(data={TEXT: text, INTENT: intent})
-                for intent, texts in EXAMPLES.items()
-                for text in texts
-            ]
+        return self.fit(
+            TrainingData(
+                [
+                    Message(data={TEXT: text, INTENT: intent})
+                    for intent, texts in EXAMPLES.items()
+                    for text in texts
+                ]
+            )
         )
-        self.tokenizer.process_training_data(data)
-        self.words.train(data)
-        self.words.process_training_data(data)
-        self.minilm.process_training_data(data)
-        return data
-
-    def messages(self, *texts: str) -> list[Message]:
-        result = [Message(data={TEXT: text}) for text in texts]
-        self.tokenizer.process(result)
-        self.words.process(result)
-        self.minilm.process(result)
-        return result
 
 
 @pytest.fixture

@@ -92,14 +92,15 @@ test-stories: train
 	  --fail-on-prediction-errors --out $(RESULTS)/stories
 	@echo "== All $$(grep -c '^  - story:' tests/test_stories.yml) test stories passed"
 
+# Parsed by the trained model, scored with the NLU benchmark's metrics (bot/nlu_report.py).
 test-nlu: train
-	@mkdir -p var/eval
+	@mkdir -p var/eval $(RESULTS)
 	$(VENV)/bin/python -m bot.datasets.bitext split test --out var/eval/bitext_test.yml
-	$(RASA) test nlu --model $(MODEL_DIR)/supportbot.tar.gz --nlu tests/nlu/heldout.yml \
-	  --out $(RESULTS)/nlu-heldout
-	$(RASA) test nlu --model $(MODEL_DIR)/supportbot.tar.gz --nlu var/eval/bitext_test.yml \
-	  --out $(RESULTS)/nlu-bitext-test
-	$(VENV)/bin/supportbot nlu-report $(RESULTS)/nlu-heldout $(RESULTS)/nlu-bitext-test
+	$(RASA_VENV)/bin/python -m bot.nlu_bench.evaluate --model $(MODEL_DIR)/supportbot.tar.gz \
+	  --nlu tests/nlu/heldout.yml --output $(RESULTS)/nlu-heldout.json
+	$(RASA_VENV)/bin/python -m bot.nlu_bench.evaluate --model $(MODEL_DIR)/supportbot.tar.gz \
+	  --nlu var/eval/bitext_test.yml --output $(RESULTS)/nlu-bitext-test.json
+	$(VENV)/bin/supportbot nlu-report $(RESULTS)/nlu-heldout.json $(RESULTS)/nlu-bitext-test.json
 
 pytest: setup train
 	scripts/ensure-chromium

@@ -182,7 +182,7 @@ def _training_data(args: argparse.Namespace) -> int:
 def _nlu_report(args: argparse.Namespace) -> int:
     from bot.nlu_report import format_table, read_scores
 
-    print(format_table([read_scores(Path(folder)) for folder in args.folders]))
+    print(format_table([read_scores(Path(path)) for path in args.results]))
     return 0
 
 
@@ -357,8 +357,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     merge.set_defaults(handler=_training_data)
 
-    report = commands.add_parser("nlu-report", help="summarise `rasa test nlu` result folders")
-    report.add_argument("folders", nargs="+")
+    report = commands.add_parser(
+        "nlu-report", help="score the bot's NLU test results (python -m bot.nlu_bench.evaluate)"
+    )
+    report.add_argument("results", nargs="+", help="results files with gold cases")
     report.set_defaults(handler=_nlu_report)
 
     bench = commands.add_parser(

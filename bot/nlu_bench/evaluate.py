@@ -1,8 +1,11 @@
 """Parse test messages with a trained Rasa NLU model, one at a time. Runs in .venv-rasa only.
 
     python -m bot.nlu_bench.evaluate --model M.tar.gz --input cases.json --output preds.json
+    python -m bot.nlu_bench.evaluate --model M.tar.gz --nlu test.yml --output results.json
 
-Imports nothing but the standard library and rasa, so it works in the Rasa environment.
+With `--nlu` the gold cases come from a Rasa NLU file (read by Rasa itself) and are written to
+the output beside the predictions, for `supportbot nlu-report` to score. Imports nothing but the
+standard library and rasa, so it works in the Rasa environment.
 """
 
 from __future__ import annotations
@@ -61,17 +64,46 @@ async def _run(model: str, texts: list[str]) -> tuple[float, list[dict[str, Any]
     return load_seconds, predictions
 
 
+def gold_cases(nlu_file: str) -> list[dict[str, Any]]:
+    """The examples of a Rasa NLU file with their intent and entity spans, as Rasa reads them."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return [
+        {
+            "text": message.get("text"),
+            "intent": message.get("intent"),
+            "entities": [
+                {k: e.get(k) for k in ("start", "end", "entity", "value")}
+                for e in message.get("entities") or []
+            ],
+        }
+        for message in load_data(nlu_file).intent_examples
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.nlu_bench.evaluate")
     parser.add_argument("--model", required=True)
-    parser.add_argument("--input", required=True, help="JSON list of {text, ...}")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", help="JSON list of {text, ...}")
+    source.add_argument("--nlu", help="a Rasa NLU file: its gold cases go into the output")
     parser.add_argument("--output", required=True)
     args = parser.parse_args(argv)
-    with open(args.input, encoding="utf-8") as handle:
-        texts = [case["text"] for case in json.load(handle)]
+    cases = None
+    if args.nlu:
+        cases = gold_cases(args.nlu)
+        texts = [str(case["text"]) for case in cases]
+    else:
+        with open(args.input, encoding="utf-8") as handle:
+            texts = [case["text"] for case in json.load(handle)]
+    if not texts:
+        parser.error(f"no messages in {args.nlu or args.input}")
     load_seconds, predictions = asyncio.run(_run(args.model, texts))
+    output: dict[str, Any] = {"load_seconds": load_seconds, "predictions": predictions}
+    if cases is not None:
+        output["cases"] = cases
     with open(args.output, "w", encoding="utf-8") as handle:
-        json.dump({"load_seconds": load_seconds, "predictions": predictions}, handle)
+        json.dump(output, handle)
     return 0
 
 

@@ -235,7 +235,8 @@ def test_quick_benchmark_project_beats_stock(tmp_path: Path) -> None:
     )
     assert not outcome.failed, outcome.failed
     by_pipeline = {r["pipeline"]: r for r in outcome.results}
-    # A comparison, not a timing: same split, same epochs for both pipelines.
+    # A comparison, not a timing: the same split; 40 DIET epochs for the stock pipeline, 40 or
+    # more (min_steps) for the project's entity-only DIET, whose intents come from a regression.
     assert by_pipeline["project"]["accuracy"] > by_pipeline["stock"]["accuracy"]
     report = (tmp_path / "nlu.md").read_text()
     assert "| stock |" in report and "| **project** |" in report

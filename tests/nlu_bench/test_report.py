@@ -96,3 +96,21 @@ def test_epochs_raised_for_min_steps_are_shown_with_the_configured_ones(tmp_path
 
     [row] = [line for line in report.splitlines() if line.startswith("| **project** |")]
     assert "| 846 (raised from 40 for min_steps) |" in row
+
+
+def test_accuracy_before_the_fallback_stands_beside_the_one_that_counts_it(tmp_path: Path) -> None:
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    scored = {
+        **cell("project", (0.1, 0.1)),
+        "accuracy": 0.9344,
+        "fallback_rate": 0.0153,
+        "accuracy_without_fallback": 0.9412,
+    }
+    (cells / "braun_chatbot__project.json").write_text(json.dumps(scored))
+
+    report = render(tmp_path, tmp_path / "nlu.md")
+
+    assert "| fallback | before fallback |" in report
+    [row] = [line for line in report.splitlines() if line.startswith("| **project** |")]
+    assert "| 93.44 % |" in row and "| 1.53 % | 94.12 % |" in row

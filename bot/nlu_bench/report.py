@@ -26,11 +26,15 @@ TITLES = {
     "hwu64": "HWU64 (KFold_1 standard split)",
     "clinc150": "CLINC150 (full, out-of-scope as a class)",
     "clinc150_val": "CLINC150 validation split (where the fallback threshold is chosen)",
-    "hwu64_dev": "HWU64 fold 2 (where the entity extractor's settings are chosen)",
+    "hwu64_dev": "HWU64 fold 2 (where the entity extractor's settings and the fallback "
+    "threshold are chosen)",
     "hwu64_dev_small": "HWU64 fold 2 after training on 100 utterances (small-data tuning)",
 }
 # Sets for tuning the project's pipeline, not for comparing it with the stock one.
 TUNING = frozenset({"clinc150_val", "hwu64_dev", "hwu64_dev_small"})
+# The full-size tuning sets the fallback threshold is chosen on, one with out-of-scope queries
+# and one without. (After 100 utterances no fixed threshold fits: most answers are unsure.)
+THRESHOLD_SETS = ("clinc150_val", "hwu64_dev")
 ORDER = list(TITLES)
 
 
@@ -140,26 +144,43 @@ def _epochs(cell: dict[str, Any]) -> str:
     return text
 
 
-def _sweep_table(cell: dict[str, Any]) -> list[str]:
-    """The fallback thresholds replayed on the cell's predictions, the chosen one in bold."""
-    sweep = cell.get("fallback_sweep")
-    if not sweep:
+def _threshold_table(by_dataset: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """The fallback thresholds replayed on the tuning sets' predictions, the chosen one in bold."""
+    cells = [by_dataset.get(name, {}).get("project") or {} for name in THRESHOLD_SETS]
+    sweeps: list[list[dict[str, Any]]] = [c.get("fallback_sweep") or [] for c in cells]
+    if not all(sweeps):
         return []
-    chosen = choose_threshold(sweep)
+    chosen = choose_threshold(sweeps)
+    head = ["threshold"]
+    for name, sweep in zip(THRESHOLD_SETS, sweeps, strict=True):
+        head.append(f"{name} in-scope acc")
+        if any(row.get("oos_recall") is not None for row in sweep):
+            head.append(f"{name} OOS recall")
     lines = [
-        f"Fallback threshold replayed on the {cell['pipeline']} pipeline's predictions "
-        "(rule, fixed beforehand: the best mean of in-scope accuracy and OOS recall among "
-        "thresholds costing at most 1 point of in-scope accuracy):",
+        "## Fallback threshold (chosen on the tuning sets)",
         "",
-        "| threshold | in-scope acc | OOS recall |",
-        "| --- | --- | --- |",
+        "Replayed on the project pipeline's predictions. Rule: the best OOS recall among "
+        "thresholds that cost at most half a point of in-scope accuracy (against no fallback) "
+        f"on each of {', '.join(THRESHOLD_SETS)}; a fallback on a question the bot knows is a "
+        "lost answer.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + " --- |" * len(head),
     ]
-    for row in sweep:
-        mark = "**" if row["threshold"] == chosen else ""
-        lines.append(
-            f"| {mark}{row['threshold']:.2f}{mark} | {_pct(row['in_scope_accuracy'])} "
-            f"| {_pct(row['oos_recall'])} |"
-        )
+    rows: dict[float, list[dict[str, Any]]] = {}
+    for sweep in sweeps:
+        for row in sweep:
+            rows.setdefault(row["threshold"], []).append(row)
+    for threshold, found in sorted(rows.items()):
+        if len(found) != len(sweeps):
+            continue
+        mark = "**" if threshold == chosen else ""
+        values = [f"{mark}{threshold:.2f}{mark}"]
+        for row in found:
+            values.append(_pct(row["in_scope_accuracy"]))
+            if row.get("oos_recall") is not None:
+                values.append(_pct(row["oos_recall"]))
+        lines.append("| " + " | ".join(values) + " |")
     return [*lines, ""]
 
 
@@ -210,9 +231,18 @@ def _table(dataset: str, cells: dict[str, dict[str, Any]], quick: bool) -> list[
     return lines + _busy_machine_notes(cells)
 
 
+def _platform(cell: dict[str, Any]) -> str:
+    return str(cell.get("machine", {}).get("platform", "?"))
+
+
 def _busy_machine_notes(cells: dict[str, dict[str, Any]]) -> list[str]:
-    """A warning under the table for cells timed while other work loaded the machine."""
+    """A warning under the table for cells timed while other work loaded the machine, or on
+    another machine than the cell they are compared with."""
     notes = []
+    ok = {n: cells[n] for n in ("stock", "project") if cells.get(n, {}).get("status") == "ok"}
+    if len({_platform(c) for c in ok.values()}) > 1:
+        where = ", ".join(f"{name} on `{_platform(c)}`" for name, c in ok.items())
+        notes.append(f"\n_Timed on different machines ({where}): the times compare only roughly._")
     for name, cell in cells.items():
         if cell.get("timing_note"):  # written by hand when the run itself could not tell
             notes.append(f"\n_{name}: {cell['timing_note']}_")
@@ -290,14 +320,22 @@ def render(results_dir: Path, report_path: Path, quick: bool = False) -> str:
             by_dataset.setdefault(cell["dataset"], {})[cell["pipeline"]] = cell
     ok = [c for cells in by_dataset.values() for c in cells.values() if c.get("status") == "ok"]
     machine = ok[0]["machine"] if ok else {}
+    platforms = Counter(_platform(c) for c in ok)
     lines = [
         "# NLU benchmark: stock Rasa 3.6 pipeline vs the project's" + (" (quick)" if quick else ""),
         "",
         "Generated by `supportbot bench-nlu`"
         + (" --quick" if quick else "")
-        + " (bot/nlu_bench); each (dataset, pipeline) cell is trained and tested on the same "
-        f"machine ({machine.get('cpus', '?')} CPUs, {machine.get('platform', '?')}) and cached "
-        f"in `{_relative(results_dir / 'cells', report_path)}`.",
+        + " (bot/nlu_bench); each (dataset, pipeline) cell is trained and tested on one "
+        f"machine ({machine.get('cpus', '?')} CPUs, "
+        + ", ".join(f"`{p}`" for p in sorted(platforms))
+        + f") and cached in `{_relative(results_dir / 'cells', report_path)}`."
+        + (
+            f" The cells ran on {len(platforms)} virtual machines of that size, not equally "
+            "fast: a table says when its two cells ran on different ones."
+            if len(platforms) > 1
+            else ""
+        ),
         "",
         "- **stock**: the pipeline of `rasa init` in Rasa 3.6.21 (word + char_wb 1-4 counts, "
         "DIET 100 epochs, FallbackClassifier 0.3). **project**: the NLU pipeline of "
@@ -305,7 +343,7 @@ def render(results_dir: Path, report_path: Path, quick: bool = False) -> str:
         "and char 2-5 grams for intents (`SentenceIntentClassifier`), DIET for entities only "
         "(`DIETEntityExtractor`: no transformer, one tag per entity type, 40 epochs or more "
         "for at least 1,000 steps; left out on datasets without entities: _no DIET_), "
-        "FallbackClassifier 0.3 (chosen on CLINC150's validation split). Cells run at "
+        "FallbackClassifier 0.2 (chosen on the tuning sets: see the end). Cells run at "
         "different times may have used earlier versions of it: each cell keeps its config.",
         "- accuracy and macro-F1 (over the gold intents) count a fallback (`nlu_fallback`) as "
         "wrong; _fallback_ is the share of test messages that fell back; _before fallback_ is "
@@ -372,8 +410,6 @@ def render(results_dir: Path, report_path: Path, quick: bool = False) -> str:
             any_cell.get("notes", [])
         )
         lines += [f"- {n}" for n in notes] + ([""] if notes else [])
-        if dataset in TUNING and "project" in cells:
-            lines += _sweep_table(cells["project"])
         for name in ("stock", "project"):
             found = cells.get(name)
             if not found or found.get("status") != "ok":
@@ -387,6 +423,8 @@ def render(results_dir: Path, report_path: Path, quick: bool = False) -> str:
                 path = results_dir / f"{dataset}__{name}{'__quick' if quick else ''}.svg"
                 path.write_text(svg, encoding="utf-8")
                 lines += [f"![{dataset} {name} confusion]({_relative(path, plots_dir)})", ""]
+    if not quick:
+        lines += _threshold_table(by_dataset)
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -179,18 +179,34 @@ def test_fallback_thresholds_are_replayed_from_the_top_confidence() -> None:
     ]
 
 
-def test_the_chosen_threshold_costs_at_most_a_point_of_in_scope_accuracy() -> None:
-    sweep = [
-        {"threshold": 0.0, "in_scope_accuracy": 0.960, "oos_recall": 0.30},
-        {"threshold": 0.1, "in_scope_accuracy": 0.958, "oos_recall": 0.50},
-        {"threshold": 0.2, "in_scope_accuracy": 0.952, "oos_recall": 0.60},
-        {"threshold": 0.3, "in_scope_accuracy": 0.940, "oos_recall": 0.80},  # costs 2 points
-    ]
-    assert metrics.choose_threshold(sweep) == 0.2
-    assert metrics.choose_threshold(sweep, max_in_scope_loss=0.05) == 0.3
+def _sweep(*rows: tuple[float, float, float | None]) -> list[dict[str, float | None]]:
+    return [{"threshold": t, "in_scope_accuracy": a, "oos_recall": r} for t, a, r in rows]
+
+
+def test_the_chosen_threshold_costs_at_most_half_a_point_on_every_tuning_set() -> None:
+    with_oos = _sweep((0.0, 0.960, 0.30), (0.1, 0.958, 0.50), (0.2, 0.956, 0.60), (0.3, 0.953, 0.8))
+    in_scope_only = _sweep(
+        (0.0, 0.930, None), (0.1, 0.929, None), (0.2, 0.920, None), (0.3, 0.910, None)
+    )
+    assert metrics.choose_threshold([with_oos]) == 0.2  # 0.3 costs 0.7 point
+    assert metrics.choose_threshold([with_oos], max_in_scope_loss=0.01) == 0.3
+    # 0.2 costs a point where nothing is out of scope: vetoed there.
+    assert metrics.choose_threshold([with_oos, in_scope_only]) == 0.1
     # On a tie the lower threshold wins: it falls back on fewer customers.
-    tie = [{**row, "oos_recall": 0.0, "in_scope_accuracy": 0.9} for row in sweep]
-    assert metrics.choose_threshold(tie) == 0.0
+    assert metrics.choose_threshold([in_scope_only]) == 0.0
+
+
+def test_a_set_without_out_of_scope_queries_has_an_in_scope_sweep() -> None:
+    cases = [{"intent": "x", "entities": []}] * 2
+    predictions = [
+        {**_replayable("x", "x", 0.9), "entities": [], "ms": 1.0},
+        {**_replayable("x", "x", 0.3), "entities": [], "ms": 1.0},
+    ]
+    scores = metrics.score(cases, predictions, has_entities=False)
+    by_threshold = {r["threshold"]: r for r in scores["fallback_sweep"]}
+    assert by_threshold[0.3] == {"threshold": 0.3, "in_scope_accuracy": 1.0, "oos_recall": None}
+    assert by_threshold[0.35]["in_scope_accuracy"] == 0.5
+    assert "oos_recall" not in scores
 
 
 def test_an_out_of_scope_cell_keeps_its_sweep() -> None:

@@ -39,6 +39,33 @@ def test_a_cell_timed_on_a_busy_machine_says_so(tmp_path: Path) -> None:
     assert "stock: timed on a busy machine" not in report
 
 
+def test_cells_compared_across_two_machines_say_so(tmp_path: Path) -> None:
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    for pipeline, platform in [("stock", "vm-a"), ("project", "vm-b")]:
+        timed = cell(pipeline, (0.1, 0.1))
+        timed["machine"]["platform"] = platform
+        (cells / f"braun_chatbot__{pipeline}.json").write_text(json.dumps(timed))
+
+    report = render(tmp_path, tmp_path / "nlu.md")
+
+    assert "(2 CPUs, `vm-a`, `vm-b`)" in report
+    assert "Timed on different machines (stock on `vm-a`, project on `vm-b`)" in report
+
+
+def test_cells_on_one_machine_need_no_such_warning(tmp_path: Path) -> None:
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    for pipeline in ("stock", "project"):
+        timed = cell(pipeline, (0.1, 0.1))
+        timed["machine"]["platform"] = "vm-a"
+        (cells / f"braun_chatbot__{pipeline}.json").write_text(json.dumps(timed))
+
+    report = render(tmp_path, tmp_path / "nlu.md")
+
+    assert "(2 CPUs, `vm-a`)" in report and "different machines" not in report
+
+
 def test_a_hand_written_timing_note_is_shown_instead(tmp_path: Path) -> None:
     cells = tmp_path / "cells"
     cells.mkdir()
@@ -62,27 +89,31 @@ def test_a_cell_without_diet_says_so_instead_of_an_epoch_count(tmp_path: Path) -
     assert "| no DIET |" in row and "None" not in row
 
 
-def test_the_validation_cell_shows_its_threshold_sweep_with_the_chosen_one(tmp_path: Path) -> None:
+def test_the_tuning_cells_show_the_threshold_sweep_with_the_chosen_one(tmp_path: Path) -> None:
     cells = tmp_path / "cells"
     cells.mkdir()
-    sweep = [
+    clinc = [
         {"threshold": 0.0, "in_scope_accuracy": 0.96, "oos_recall": 0.3},
-        {"threshold": 0.25, "in_scope_accuracy": 0.955, "oos_recall": 0.7},
+        {"threshold": 0.25, "in_scope_accuracy": 0.957, "oos_recall": 0.7},
         {"threshold": 0.5, "in_scope_accuracy": 0.90, "oos_recall": 0.9},
     ]
-    val = {
-        **cell("project", (0.1, 0.1)),
-        "dataset": "clinc150_val",
-        "in_scope_accuracy": 0.955,
-        "oos_recall": 0.7,
-        "fallback_sweep": sweep,
-    }
-    (cells / "clinc150_val__project.json").write_text(json.dumps(val))
+    hwu = [
+        {"threshold": 0.0, "in_scope_accuracy": 0.93, "oos_recall": None},
+        {"threshold": 0.25, "in_scope_accuracy": 0.928, "oos_recall": None},
+        {"threshold": 0.5, "in_scope_accuracy": 0.88, "oos_recall": None},
+    ]
+    for dataset, sweep in [("clinc150_val", clinc), ("hwu64_dev", hwu)]:
+        tuned = {**cell("project", (0.1, 0.1)), "dataset": dataset, "fallback_sweep": sweep}
+        (cells / f"{dataset}__project.json").write_text(json.dumps(tuned))
 
     report = render(tmp_path, tmp_path / "nlu.md")
 
-    assert "| **0.25** | 95.50 % | 70.00 % |" in report
-    assert "| 0.50 | 90.00 % | 90.00 % |" in report
+    assert (
+        "| threshold | clinc150_val in-scope acc | clinc150_val OOS recall | "
+        "hwu64_dev in-scope acc |" in report
+    )
+    assert "| **0.25** | 95.70 % | 70.00 % | 92.80 % |" in report
+    assert "| 0.50 | 90.00 % | 90.00 % | 88.00 % |" in report
     assert "clinc150_val/stock" not in report  # a tuning set has no stock cell to miss
 
 

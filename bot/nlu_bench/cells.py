@@ -275,6 +275,8 @@ def _train_and_test(
     # The model (MiniLM's ONNX inside) and the training cache are large: keep only the logs.
     shutil.rmtree(work / "models", ignore_errors=True)
     shutil.rmtree(work / "cache", ignore_errors=True)
+    # What DIET really ran (its progress bar): DIETEntityExtractor may raise the epochs.
+    ran = (progress.total or epochs) if epochs else None
     log(
         f"{label} done in {_clock(time.monotonic() - started)}: accuracy "
         f"{scores['accuracy']:.2%}, macro-F1 {scores['macro_f1']:.3f}"
@@ -290,8 +292,6 @@ def _train_and_test(
         "peak_eval_mb": eval_peak,
         "eval_seconds": eval_seconds,
         "model_load_seconds": output.get("load_seconds"),
-        # What DIET really ran (its progress bar): DIETEntityExtractor may raise the epochs.
-        **({"epochs": progress.total or epochs} if epochs else {}),
-        **(_epoch_timing(progress, train_seconds, progress.total or epochs) if epochs else {}),
+        **({"epochs": ran, **_epoch_timing(progress, train_seconds, ran)} if ran else {}),
         **scores,
     }

@@ -11,7 +11,9 @@ RESULTS := var/results
 MODEL_DIR := models
 ENCODER := var/encoder/model.onnx
 SENTIMENT := var/sentiment/head.json
-VENDOR := bot/web/static/vendor/.built
+VENDOR := supportbot/web/static/vendor/.built
+# The packages by runtime: Rasa's (Python 3.10), the application's and the lab's (3.11).
+PY_SOURCES := common assistant supportbot actions lab tests
 
 export RASA_TELEMETRY_ENABLED := false
 export HF_HUB_OFFLINE := 1
@@ -20,16 +22,17 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 # Rasa reads its endpoints (action server, tracker and lock store) from the environment.
 RASA := env $$($(VENV)/bin/supportbot env) $(RASA_VENV)/bin/rasa
-NLU_DATA := $(shell find data -name '*.yml' 2>/dev/null)
 
-.PHONY: help setup run db train test lint types validate test-stories test-nlu pytest \
-	test-rasa-components bench-retrieval bench-sentiment bench-nlu clean
+.PHONY: help setup run db train test test-fast lint types types-app types-lab types-assistant \
+	validate test-stories test-nlu pytest test-assistant bench-retrieval bench-sentiment \
+	bench-nlu clean
 
 help:
-	@echo "make run    set up, seed the demo CRM, train if needed, start everything"
-	@echo "make test   set up and run lint, types, data validation, story/NLU tests and pytest"
-	@echo "make setup | db | train | lint | types | validate | test-rasa-components |"
-	@echo "     test-stories | test-nlu | pytest | clean"
+	@echo "make run        set up, seed the demo CRM, train if needed, start everything"
+	@echo "make test       set up, then every stage below in order, timed"
+	@echo "make test-fast  unit tests only (no training, no running stack), about a minute"
+	@echo "stages: lint | types | validate | test-assistant | test-stories | test-nlu | pytest"
+	@echo "make setup | db | train | clean"
 	@echo "make bench-retrieval   knowledge-base retrieval benchmark -> reports/retrieval.md"
 	@echo "make bench-sentiment   sentiment model vs VADER on TweetEval + airline tweets -> reports/sentiment.md"
 	@echo "make bench-nlu         stock Rasa pipeline vs the project's on public NLU sets -> reports/nlu.md"
@@ -42,11 +45,11 @@ $(VENDOR): package.json package-lock.json scripts/build-assets
 	scripts/build-assets
 	@touch $@
 
-$(VENV)/.installed: pyproject.toml constraints/actions.txt
-	@echo "== Setting up $(VENV) (Python 3.11: actions, CRM, web app, tests)"
+$(VENV)/.installed: pyproject.toml constraints/app.txt
+	@echo "== Setting up $(VENV) (Python 3.11: the application, the lab, tests)"
 	@py=$$(scripts/find-python 3.11 "$(PYTHON311)") && [ -x $(VENV)/bin/python ] || $$py -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -c constraints/actions.txt -e '.[actions,dev]'
+	$(VENV)/bin/pip install --quiet -c constraints/app.txt -e '.[app,lab,dev]'
 	@touch $@
 
 $(RASA_VENV)/.installed: pyproject.toml constraints/rasa.txt
@@ -57,12 +60,12 @@ $(RASA_VENV)/.installed: pyproject.toml constraints/rasa.txt
 	@touch $@
 
 # The offline MiniLM encoder, exported to ONNX once for the Rasa pipeline (no torch there).
-$(ENCODER): $(VENV)/.installed bot/nlu/export_encoder.py
-	$(VENV)/bin/python -m bot.nlu.export_encoder --out $(dir $@)
+$(ENCODER): $(VENV)/.installed lab/export_encoder.py
+	$(VENV)/bin/python -m lab.export_encoder --out $(dir $@)
 
 # The sentiment head: logistic regression on the encoder's vectors, from data/sentiment/ (~30 s).
-$(SENTIMENT): $(ENCODER) bot/sentiment/train.py bot/sentiment/features.py $(wildcard data/sentiment/*.tsv)
-	$(VENV)/bin/python -m bot.sentiment.train --out $(dir $@)
+$(SENTIMENT): $(ENCODER) lab/sentiment/train.py supportbot/sentiment/features.py $(wildcard data/sentiment/*.tsv)
+	$(VENV)/bin/python -m lab.sentiment.train --out $(dir $@)
 
 db: setup
 	$(VENV)/bin/supportbot db migrate
@@ -77,12 +80,30 @@ train: setup
 run: setup db train
 	SUPPORTBOT_DEMO_PAGES=$${SUPPORTBOT_DEMO_PAGES:-1} $(VENV)/bin/supportbot run
 
-lint: setup
-	$(VENV)/bin/ruff check bot actions tests
-	$(VENV)/bin/ruff format --check bot actions tests
+# Each stage prints its time; the summary at the end lists them all (scripts/stages).
+test: setup
+	@scripts/stages lint types validate test-assistant test-stories test-nlu pytest
 
-types: setup
-	$(VENV)/bin/mypy
+# Unit tests: no trained model, no running stack, no benchmark.
+test-fast: setup
+	$(VENV)/bin/pytest -q -m "not integration and not browser and not bench"
+
+# Lint and types need only the Python environments.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check $(PY_SOURCES)
+	$(VENV)/bin/ruff format --check $(PY_SOURCES)
+	$(VENV)/bin/lint-imports
+
+types: types-app types-lab types-assistant
+
+types-app: $(VENV)/.installed
+	$(VENV)/bin/mypy -p common -p supportbot -p actions
+
+types-lab: $(VENV)/.installed
+	$(VENV)/bin/mypy -p lab
+
+types-assistant: $(RASA_VENV)/.installed
+	$(RASA_VENV)/bin/mypy --python-version 3.10 -p assistant -p common
 
 validate: setup
 	$(RASA) data validate
@@ -92,37 +113,36 @@ test-stories: train
 	  --fail-on-prediction-errors --out $(RESULTS)/stories
 	@echo "== All $$(grep -c '^  - story:' tests/test_stories.yml) test stories passed"
 
-# Parsed by the trained model, scored with the NLU benchmark's metrics (bot/nlu_report.py).
+# Parsed by the trained model, scored with the NLU benchmark's metrics (lab/nlu_report.py).
+# tests/nlu/bitext_test.yml is Bitext's test split, committed (CDLA-Sharing-1.0, see NOTICE).
 test-nlu: train
-	@mkdir -p var/eval $(RESULTS)
-	$(VENV)/bin/python -m bot.datasets.bitext split test --out var/eval/bitext_test.yml
-	$(RASA_VENV)/bin/python -m bot.nlu_bench.evaluate --model $(MODEL_DIR)/supportbot.tar.gz \
+	@mkdir -p $(RESULTS)
+	$(RASA_VENV)/bin/python -m lab.nlu_bench.evaluate --model $(MODEL_DIR)/supportbot.tar.gz \
 	  --nlu tests/nlu/heldout.yml --output $(RESULTS)/nlu-heldout.json
-	$(RASA_VENV)/bin/python -m bot.nlu_bench.evaluate --model $(MODEL_DIR)/supportbot.tar.gz \
-	  --nlu var/eval/bitext_test.yml --output $(RESULTS)/nlu-bitext-test.json
-	$(VENV)/bin/supportbot nlu-report $(RESULTS)/nlu-heldout.json $(RESULTS)/nlu-bitext-test.json
+	$(RASA_VENV)/bin/python -m lab.nlu_bench.evaluate --model $(MODEL_DIR)/supportbot.tar.gz \
+	  --nlu tests/nlu/bitext_test.yml --output $(RESULTS)/nlu-bitext-test.json
+	$(VENV)/bin/supportbot-lab nlu-report $(RESULTS)/nlu-heldout.json $(RESULTS)/nlu-bitext-test.json
 
 pytest: setup train
 	scripts/ensure-chromium
-	SUPPORTBOT_MODEL=$(MODEL_DIR)/supportbot.tar.gz $(VENV)/bin/pytest -q
+	SUPPORTBOT_MODEL=$(MODEL_DIR)/supportbot.tar.gz $(VENV)/bin/pytest -q --durations=15
 
-test-rasa-components: setup
-	$(RASA_VENV)/bin/python -m pytest -q -c tests/rasa_env/pytest.ini tests/rasa_env
-
-test: setup lint types validate test-rasa-components test-stories test-nlu pytest
+# The project's Rasa components, in Rasa's environment.
+test-assistant: setup
+	$(RASA_VENV)/bin/python -m pytest -q -c tests/assistant/pytest.ini tests/assistant
 
 # Knowledge-base retrieval: MiniLM vs TF-IDF on data/kb/eval, latency and faiss at scale.
 bench-retrieval: setup
-	$(VENV)/bin/supportbot bench-retrieval
+	$(VENV)/bin/supportbot-lab bench-retrieval
 
 # The sentiment model vs VADER on TweetEval and the airline tweets, latency, targets.
 bench-sentiment: setup
-	$(VENV)/bin/supportbot bench-sentiment
+	$(VENV)/bin/supportbot-lab bench-sentiment
 
 # Stock Rasa pipeline vs config.yml's NLU pipeline on the public datasets; each cell is cached in
 # reports/nlu/cells, so an interrupted run resumes where it stopped. Hours in full (README).
 bench-nlu: setup
-	$(VENV)/bin/supportbot bench-nlu $(BENCH_NLU_ARGS)
+	$(VENV)/bin/supportbot-lab bench-nlu $(BENCH_NLU_ARGS)
 
 clean:
 	rm -rf var/results var/eval .pytest_cache .mypy_cache .ruff_cache

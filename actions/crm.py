@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.crm import CRM, IdentityConflict, crm_session
-from bot.identity import InvalidCustomerToken, verify_customer_token
-from bot.settings import get_settings
+from supportbot.crm import IdentityConflict
+from supportbot.identity import InvalidCustomerToken, verify_customer_token
+from supportbot.settings import get_settings
+from supportbot.store import CRM, crm_session
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker

@@ -10,7 +10,7 @@ from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
 
 from actions.crm import CRMUnavailable, customer_id_for, free_text, run_in_crm
-from bot.crm import CRM
+from supportbot.store import CRM
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker

@@ -14,7 +14,8 @@ from actions.crm import (
     run_in_crm,
     user_intents,
 )
-from bot.crm import CRM, TicketKind
+from supportbot.crm import TicketKind
+from supportbot.store import CRM
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker
@@ -56,7 +57,7 @@ class ActionHandoff(Action):
     """Records a handoff ticket pointing at the transcript, then pauses the bot.
 
     While paused, Rasa keeps logging the customer's messages but predicts nothing; an agent
-    claims the conversation in the console's takeover queue (bot.console.takeover), and their
+    claims the conversation in the console's takeover queue (supportbot.console.takeover), and their
     replies and the hand-back come in through Rasa's HTTP API.
     """
 
@@ -82,10 +83,10 @@ class ActionHandoff(Action):
 
 
 class ActionEscalate(Action):
-    """Brings in a person because the conversation is going badly (see bot.escalation).
+    """Brings in a person because the conversation is going badly (see supportbot.escalation).
 
-    Predicted by `bot.policies.escalation.EscalationPolicy` from the `escalation_reason` slot that
-    `action_analyse_message` sets; it leaves any form the customer was in.
+    Predicted by `assistant.policies.escalation.EscalationPolicy` from the `escalation_reason`
+    slot that `action_analyse_message` sets; it leaves any form the customer was in.
     """
 
     def name(self) -> str:

@@ -15,8 +15,9 @@ from actions.crm import (
     run_in_crm,
 )
 from actions.verification import VerifiedCustomerForm, not_verified_reply
-from bot.crm import CRM, Invoice
-from bot.crm.formatting import format_money
+from supportbot.crm import Invoice
+from supportbot.crm.formatting import format_money
+from supportbot.store import CRM
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rasa_sdk import Action
 
 from actions.crm import CRMUnavailable, customer_id_for, run_in_crm
-from bot.kb import Answer, get_knowledge_base
+from supportbot.kb import Answer, get_knowledge_base
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker

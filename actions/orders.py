@@ -9,7 +9,8 @@ from rasa_sdk.events import SlotSet
 
 from actions.crm import CRMUnavailable, customer_id_for, normalise_order_number, run_in_crm
 from actions.verification import OrderReply, OwnedOrderAction, VerifiedCustomerForm
-from bot.crm import CRM, Order, OrderNotCancellable, OrderStatus
+from supportbot.crm import Order, OrderNotCancellable, OrderStatus
+from supportbot.store import CRM
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker

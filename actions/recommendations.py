@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from rasa_sdk import Action
 
 from actions.crm import CRMUnavailable, customer_id_for, run_in_crm
-from bot.crm import CRM
-from bot.crm.recommendations import Recommendation, recommend_for_customer
+from supportbot.crm.recommendations import Recommendation, recommend_for_customer
+from supportbot.store import CRM
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from actions.verification import OrderReply, OwnedOrderAction, VerifiedCustomerForm
-from bot.crm import CRM, Order, RefundStatus
-from bot.crm.formatting import format_money
+from supportbot.crm import Order, RefundStatus
+from supportbot.crm.formatting import format_money
+from supportbot.store import CRM
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker

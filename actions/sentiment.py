@@ -16,9 +16,9 @@ from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
 from actions.crm import CRMUnavailable, customer_id_for, record_conversation, run_in_crm
-from bot.crm import CRM
-from bot.escalation import escalation_reason
-from bot.sentiment import Sentiment, VaderSentiment, get_sentiment_model
+from supportbot.escalation import escalation_reason
+from supportbot.sentiment import Sentiment, VaderSentiment, get_sentiment_model
+from supportbot.store import CRM
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker

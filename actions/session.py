@@ -11,7 +11,8 @@ from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 
 from actions.crm import CRMUnavailable, customer_id_for, first_name, record_conversation, run_in_crm
 from actions.orders import describe_status
-from bot.crm import CRM, OrderStatus
+from supportbot.crm import OrderStatus
+from supportbot.store import CRM
 
 ACTIVE_ORDER_STATUSES = (OrderStatus.PENDING, OrderStatus.PROCESSING, OrderStatus.SHIPPED)
 

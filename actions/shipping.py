@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from rasa_sdk.events import SlotSet
 
 from actions.verification import OrderReply, OwnedOrderAction, VerifiedCustomerForm
-from bot.crm import CRM, AddressChangeNotAllowed, Order
+from supportbot.crm import AddressChangeNotAllowed, Order
+from supportbot.store import CRM
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker

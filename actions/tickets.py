@@ -14,7 +14,8 @@ from actions.crm import (
     record_conversation,
     run_in_crm,
 )
-from bot.crm import CRM, TicketKind
+from supportbot.crm import TicketKind
+from supportbot.store import CRM
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker

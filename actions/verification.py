@@ -22,7 +22,8 @@ from actions.crm import (
     record_conversation,
     run_in_crm,
 )
-from bot.crm import CRM, Order
+from supportbot.crm import Order
+from supportbot.store import CRM
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker

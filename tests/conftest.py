@@ -1,4 +1,5 @@
-"""Shared fixtures: a real SQLite CRM, migrated and seeded once, copied fresh for each test."""
+"""Shared fixtures: a real SQLite CRM, migrated and seeded once, copied fresh for each test;
+the real models `make setup` built (the exported encoder, the sentiment head)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.crm import crm_session, migrate
-from bot.crm.seed import seed_demo_data
-from bot.kb.seed import seed_articles
-from bot.settings import get_settings
+from common.encoder import EncoderMissing
+from supportbot.crm.seed import seed_demo_data
+from supportbot.kb.seed import seed_articles
+from supportbot.settings import get_settings
+from supportbot.store import crm_session, migrate
 from tests.stack import stack  # noqa: F401  (the session-wide Rasa + actions stack)
 
 IDENTITY_SECRET = "test-identity-secret-0123456789abcdef"
@@ -54,3 +57,34 @@ def crm_url(
     get_settings.cache_clear()
     yield url
     get_settings.cache_clear()
+
+
+# The real models of the sentiment and retrieval tests.
+@pytest.fixture(scope="session")
+def encoder_dir() -> Path:
+    return get_settings().encoder_dir
+
+
+@pytest.fixture(scope="session")
+def encoder(encoder_dir: Path) -> Any:
+    from supportbot.encoder import get_sentence_encoder
+
+    try:
+        return get_sentence_encoder()
+    except EncoderMissing:
+        pytest.skip(f"the MiniLM encoder has not been exported to {encoder_dir}: run `make setup`")
+
+
+@pytest.fixture(scope="session")
+def head_dir() -> Path:
+    return get_settings().data_dir / "sentiment"
+
+
+@pytest.fixture(scope="session")
+def head(head_dir: Path, encoder: Any, encoder_dir: Path) -> Any:
+    """The head built by `make setup` (skipped, saying so, if it has not been built)."""
+    from supportbot.sentiment.head import HEAD_FILE, HeadSentiment
+
+    if not (head_dir / HEAD_FILE).exists():
+        pytest.skip(f"the sentiment head has not been built ({head_dir / HEAD_FILE}): make setup")
+    return HeadSentiment.load(head_dir, encoder, encoder_dir)

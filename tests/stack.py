@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.crm import crm_session, migrate
-from bot.crm.seed import seed_demo_data
-from bot.kb.seed import seed_articles
-from bot.settings import Settings
+from supportbot.crm.seed import seed_demo_data
+from supportbot.kb.seed import seed_articles
+from supportbot.settings import Settings
+from supportbot.store import crm_session, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = Path(os.environ.get("SUPPORTBOT_MODEL", ROOT / "models" / "supportbot.tar.gz"))

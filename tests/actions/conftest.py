@@ -9,8 +9,8 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.crm import crm_session
-from bot.identity import issue_customer_token
+from supportbot.identity import issue_customer_token
+from supportbot.store import crm_session
 from tests.conftest import IDENTITY_SECRET
 
 

@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from actions.handoff import ActionEscalate, ActionHandoff
-from bot.console import auth
-from bot.console.models import HandoffRequest, HandoffState
-from bot.console.takeover import HandoffQueue
-from bot.crm import Ticket, crm_session
+from supportbot.console import auth
+from supportbot.console.models import HandoffRequest, HandoffState
+from supportbot.console.takeover import HandoffQueue
+from supportbot.crm import Ticket
+from supportbot.store import crm_session
 from tests.actions.conftest import get_tracker
 
 

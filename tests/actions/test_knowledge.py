@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from actions.knowledge import ActionAnswerQuestion
-from bot.crm import crm_session
-from bot.kb.retrieval import reset_knowledge_base
-from bot.settings import get_settings
+from supportbot.kb.retrieval import reset_knowledge_base
+from supportbot.settings import get_settings
+from supportbot.store import crm_session
 from tests.actions.conftest import get_tracker
 
 

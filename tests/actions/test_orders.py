@@ -15,7 +15,8 @@ from actions.orders import (
     describe_eta,
 )
 from actions.shipping import ActionChangeAddress, ValidateChangeAddressForm
-from bot.crm import Order, OrderStatus, crm_session
+from supportbot.crm import Order, OrderStatus
+from supportbot.store import crm_session
 from tests.actions.conftest import customer_id, get_tracker, slot_events, texts, with_new_slots
 
 ADA = "ada@example.com"

@@ -6,7 +6,8 @@ from actions.csat import SKIPPED, ActionRecordCsat, ValidateCsatForm, parse_rati
 from actions.handoff import ActionEscalate
 from actions.recommendations import ActionRecommendProducts
 from actions.session import ActionGreet
-from bot.crm import Ticket, TicketKind, TicketStatus, crm_session
+from supportbot.crm import Ticket, TicketKind, TicketStatus
+from supportbot.store import crm_session
 from tests.actions.conftest import customer_id, get_tracker, slot_events, texts, token_for
 from tests.actions.test_orders import ADA, GRACE, verify
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from actions.sentiment import ActionAnalyseMessage
-from bot.crm import crm_session
-from bot.settings import get_settings
+from supportbot.settings import get_settings
+from supportbot.store import crm_session
 from tests.actions.conftest import get_tracker, slot_events, token_for
 from tests.actions.test_orders import ADA, GRACE
 

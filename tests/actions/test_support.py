@@ -7,7 +7,8 @@ from actions.invoices import ActionShowInvoices
 from actions.refunds import ActionRefundStatus
 from actions.session import ActionGoodbye, ActionSessionStart
 from actions.tickets import ActionOpenTicket
-from bot.crm import Ticket, TicketKind, crm_session
+from supportbot.crm import Ticket, TicketKind
+from supportbot.store import crm_session
 from tests.actions.conftest import customer_id, get_tracker, texts
 from tests.actions.test_orders import ADA, GRACE, verify
 
@@ -95,7 +96,7 @@ async def test_conversation_is_recorded_from_start_to_goodbye(crm_url, dispatche
 
 
 async def test_crm_outage_gets_a_clear_message(tmp_path, monkeypatch, dispatcher, domain):
-    from bot.settings import get_settings
+    from supportbot.settings import get_settings
 
     # A directory where the database file should be: SQLite cannot open it.
     (tmp_path / "crm.db").mkdir()

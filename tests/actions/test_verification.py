@@ -7,7 +7,7 @@ import time
 from actions.crm import customer_id_for
 from actions.orders import ValidateTrackOrderForm
 from actions.session import ActionGreet
-from bot.crm import crm_session
+from supportbot.store import crm_session
 from tests.actions.conftest import (
     customer_id,
     get_tracker,

@@ -14,10 +14,10 @@ import httpx
 import pytest
 import uvicorn
 
-from bot.console.auth import Agents
-from bot.crm import crm_session
-from bot.settings import Settings
-from bot.web.app import create_app
+from supportbot.console.auth import Agents
+from supportbot.settings import Settings
+from supportbot.store import crm_session
+from supportbot.web.app import create_app
 from tests.stack import WEB_PORT, Stack
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -17,11 +17,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from bot.console.models import ReviewStatus
-from bot.web import visitor
+from common import conversation_ids
+from supportbot.console.models import ReviewStatus
 from tests.browser.conftest import AGENT_PASSWORD, DISABLED_AGENT, SCREENSHOTS
-from tests.console.conftest import add_conversation, add_customer
 from tests.stack import API_TOKEN, SESSION_SECRET, Stack
+from tests.supportbot.console.conftest import add_conversation, add_customer
 
 pytestmark = pytest.mark.browser
 
@@ -111,8 +111,8 @@ def say(page: Page, text: str) -> None:
 
 def conversation_id(context: BrowserContext) -> str:
     """The widget's conversation (Rasa sender id), from its signed cookie."""
-    cookie = next(c for c in context.cookies() if c["name"] == visitor.COOKIE_NAME)
-    sender_id = visitor.verify(cookie["value"], SESSION_SECRET)
+    cookie = next(c for c in context.cookies() if c["name"] == conversation_ids.COOKIE_NAME)
+    sender_id = conversation_ids.verify(cookie["value"], SESSION_SECRET)
     assert sender_id is not None
     return sender_id
 

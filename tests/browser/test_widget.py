@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, WebSocket, expect
 
-from bot.rasa_client import RasaClient
-from bot.web import visitor
+from common import conversation_ids
+from supportbot.rasa_client import RasaClient
 from tests.browser.conftest import SCREENSHOTS, serving
 from tests.stack import API_TOKEN, Stack, free_port
 
@@ -46,7 +46,7 @@ def say(page: Page, text: str) -> None:
 
 
 def conversation_of(context: BrowserContext) -> str:
-    [cookie] = [c for c in context.cookies() if c["name"] == visitor.COOKIE_NAME]
+    [cookie] = [c for c in context.cookies() if c["name"] == conversation_ids.COOKIE_NAME]
     return cookie["value"].split(".")[0]
 
 

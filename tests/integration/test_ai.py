@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from bot.crm import crm_session
+from supportbot.store import crm_session
 from tests.stack import Stack
 
 pytestmark = pytest.mark.integration

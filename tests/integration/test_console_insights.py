@@ -9,9 +9,9 @@ import httpx
 import pytest
 import yaml
 
-from bot.console.auth import Agents
-from bot.crm import crm_session
-from bot.web.app import create_app
+from supportbot.console.auth import Agents
+from supportbot.store import crm_session
+from supportbot.web.app import create_app
 from tests.stack import Stack
 
 pytestmark = pytest.mark.integration

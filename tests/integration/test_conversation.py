@@ -11,9 +11,9 @@ import sqlite3
 import httpx
 import pytest
 
-from bot.crm import crm_session
-from bot.rasa_client import RasaClient
-from bot.web.app import create_app
+from supportbot.rasa_client import RasaClient
+from supportbot.store import crm_session
+from supportbot.web.app import create_app
 from tests.stack import AGENT_TOKEN, API_TOKEN, WEB_PORT, Stack
 
 pytestmark = pytest.mark.integration

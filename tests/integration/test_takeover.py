@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.console.auth import Agents
-from bot.console.models import HandoffRequest, HandoffState
-from bot.crm import crm_session
-from bot.web import visitor
-from bot.web.app import create_app
+from common import conversation_ids
+from supportbot.console.auth import Agents
+from supportbot.console.models import HandoffRequest, HandoffState
+from supportbot.store import crm_session
+from supportbot.web.app import create_app
 from tests.stack import API_TOKEN, SESSION_SECRET, WEB_PORT, Stack
 
 pytestmark = pytest.mark.integration
@@ -91,14 +91,14 @@ async def test_an_agent_takes_over_writes_and_hands_back(stack: Stack) -> None:
         agents = Agents(crm.session)
         if agents.find_by_email(AGENT_EMAIL) is None:
             agents.create(AGENT_EMAIL, "Sam Integration", AGENT_PASSWORD)
-    sender = visitor.new_conversation_id()
+    sender = conversation_ids.new_conversation_id()
     socket = PollingSocket(stack.rasa_url)
     app = create_app(stack.web_settings())
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=60
     ) as console:
         try:
-            socket.join(visitor.sign(sender, SESSION_SECRET))
+            socket.join(conversation_ids.sign(sender, SESSION_SECRET))
             login = await console.post(
                 "/api/console/login", json={"email": AGENT_EMAIL, "password": AGENT_PASSWORD}
             )

@@ -1,0 +1,135 @@
+"""A Rasa 3.6 featurizer that gives DIET dense MiniLM features: one vector per token, one per
+sentence. Runs in Rasa's environment on ONNX Runtime (`common.encoder`), without torch.
+
+The exported encoder is copied into the trained model (ONNX and JSON files only: no pickle), so
+a model archive runs without the project's `var/` folder.
+
+    pipeline:
+      - name: WhitespaceTokenizer
+      - name: assistant.nlu.minilm_featurizer.MiniLMFeaturizer
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.nlu.tokenizers.tokenizer import Tokenizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from common.encoder import FILES, Encoding, SentenceEncoder, token_vectors
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ENCODER_DIR = Path(__file__).resolve().parents[2] / "var" / "encoder"
+
+
+def configured_encoder_dir(config: dict[str, Any]) -> Path:
+    """The exported encoder: the `encoder_dir` option, $SUPPORTBOT_ENCODER_DIR, or var/encoder."""
+    return Path(
+        config.get("encoder_dir") or os.environ.get("SUPPORTBOT_ENCODER_DIR") or DEFAULT_ENCODER_DIR
+    )
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
+class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
+    """Dense token and sentence features from the offline all-MiniLM-L6-v2 encoder."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        return [Tokenizer]
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        return ["onnxruntime", "tokenizers"]
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {**DenseFeaturizer.get_default_config(), "encoder_dir": None, "threads": 1}
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        if int(config.get("threads", 1)) < 1:
+            raise ValueError("MiniLMFeaturizer: `threads` must be at least 1")
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        name: str,
+        model_storage: ModelStorage,
+        resource: Resource,
+        encoder: SentenceEncoder,
+        encoder_dir: Path,
+    ) -> None:
+        super().__init__(name, config)
+        self._model_storage = model_storage
+        self._resource = resource
+        self._encoder = encoder
+        self._encoder_dir = encoder_dir
+        # Texts repeat across training runs of one process (and across messages at run time).
+        self._cache: dict[str, Encoding] = {}
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> MiniLMFeaturizer:
+        directory = configured_encoder_dir(config)
+        encoder = SentenceEncoder(directory, threads=int(config["threads"]))
+        return cls(config, execution_context.node_name, model_storage, resource, encoder, directory)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> MiniLMFeaturizer:
+        # ONNX Runtime and the tokenizer read their files completely while the folder exists.
+        with model_storage.read_from(resource) as directory:
+            encoder = SentenceEncoder(directory, threads=int(config["threads"]))
+        return cls(config, execution_context.node_name, model_storage, resource, encoder, directory)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Nothing to learn: store the encoder's files with the model."""
+        with self._model_storage.write_to(self._resource) as directory:
+            for name in (*FILES, "model.onnx.data"):
+                if (self._encoder_dir / name).exists():
+                    shutil.copy(self._encoder_dir / name, directory / name)
+        return self._resource
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self.process(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        with_text = [m for m in messages if m.get(TEXT) and m.get(TOKENS_NAMES[TEXT])]
+        new_texts = sorted({m.get(TEXT) for m in with_text} - self._cache.keys())
+        if new_texts:
+            if len(new_texts) > 100:
+                logger.info("Encoding %d texts with MiniLM...", len(new_texts))
+            self._cache.update(zip(new_texts, self._encoder.encode(new_texts), strict=True))
+        for message in with_text:
+            encoding = self._cache[message.get(TEXT)]
+            tokens = message.get(TOKENS_NAMES[TEXT])
+            sequence = token_vectors(encoding, [(t.start, t.end) for t in tokens])
+            sentence = np.expand_dims(encoding.sentence_vector, 0)
+            self.add_features_to_message(sequence, sentence, TEXT, message)
+        return messages

@@ -1,0 +1,1 @@
+"""Knowledge-base retrieval: evaluation set, baseline, threshold calibration, benchmark."""

@@ -1,0 +1,1 @@
+"""The sentiment head: its training and its benchmark against VADER."""

@@ -1,0 +1,338 @@
+"""The repository layer: CRM reads and writes phrased as support-domain calls.
+
+Repositories take the caller's session; `supportbot.store.crm_session()` opens one transaction
+per unit of work at the boundary (an action, a request, a CLI command).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from supportbot.crm.models import (
+    Customer,
+    CustomerProfile,
+    Decision,
+    Interaction,
+    Invoice,
+    Order,
+    OrderStatus,
+    Refund,
+    Ticket,
+    TicketKind,
+    TicketStatus,
+    utcnow,
+)
+from supportbot.crm.profile import refresh_profile, satisfaction_estimate, sentiment_trend
+
+_ORDER_NUMBER = re.compile(r"^\s*#?\s*(\d{6})\s*$")
+_INVOICE_NUMBER = re.compile(r"^\s*(?:inv)?[\s#-]*(\d{6})\s*$", re.IGNORECASE)
+MAX_ADDRESS_LENGTH = 300
+VERIFICATION_METHODS = frozenset({"order_email", "token"})
+
+
+class OrderNotCancellable(Exception):
+    """The order has left the warehouse (or is already closed)."""
+
+
+class AddressChangeNotAllowed(Exception):
+    """The order has shipped, so its delivery address is fixed."""
+
+
+class IdentityConflict(Exception):
+    """The conversation is already bound to a different customer."""
+
+
+def parse_order_number(value: int | str) -> int | None:
+    """'100001', ' #100001 ' or 100001 -> 100001; anything else -> None."""
+    if isinstance(value, int):
+        return value if 100000 <= value <= 999999 else None
+    match = _ORDER_NUMBER.match(value) if isinstance(value, str) else None
+    return int(match.group(1)) if match else None
+
+
+def parse_invoice_number(value: str) -> str | None:
+    """'INV-500001', 'inv500001', '#500001' or '500001' -> 'INV-500001'."""
+    match = _INVOICE_NUMBER.match(value) if isinstance(value, str) else None
+    return f"INV-{match.group(1)}" if match else None
+
+
+class Customers:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, customer_id: int) -> Customer | None:
+        return self.session.get(Customer, customer_id)
+
+    def find_by_email(self, email: str) -> Customer | None:
+        return self.session.scalar(select(Customer).where(Customer.email == email.strip().lower()))
+
+
+class Orders:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _by_number(self, order_number: int | str) -> Order | None:
+        number = parse_order_number(order_number)
+        if number is None:
+            return None
+        return self.session.scalar(select(Order).where(Order.number == number))
+
+    def find_for_customer(self, customer_id: int, order_number: int | str) -> Order | None:
+        """The order, if it exists and belongs to this customer; otherwise None."""
+        order = self._by_number(order_number)
+        return order if order is not None and order.customer_id == customer_id else None
+
+    def verify_owner(self, order_number: int | str, email: str) -> Customer | None:
+        """The order's customer, if `email` is the email on that order."""
+        order = self._by_number(order_number)
+        if order is None or order.customer.email != email.strip().lower():
+            return None
+        return order.customer
+
+    def recent_for_customer(self, customer_id: int, limit: int = 3) -> list[Order]:
+        return list(
+            self.session.scalars(
+                select(Order)
+                .where(Order.customer_id == customer_id)
+                .order_by(Order.placed_at.desc())
+                .limit(limit)
+            )
+        )
+
+    def cancel(self, order: Order, *, reason: str | None = None) -> None:
+        if not order.status.is_cancellable:
+            raise OrderNotCancellable(f"order {order.number} is {order.status.value}")
+        order.status = OrderStatus.CANCELLED
+        order.cancelled_at = utcnow()
+        order.cancellation_reason = reason
+
+    def change_shipping_address(self, order: Order, address: str) -> None:
+        address = address.strip()
+        if not address or len(address) > MAX_ADDRESS_LENGTH:
+            raise ValueError(f"an address must have 1 to {MAX_ADDRESS_LENGTH} characters")
+        if not order.status.allows_address_change:
+            raise AddressChangeNotAllowed(f"order {order.number} is {order.status.value}")
+        order.shipping_address = address
+
+
+class Invoices:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def find_for_customer(self, customer_id: int, invoice_number: str) -> Invoice | None:
+        number = parse_invoice_number(invoice_number)
+        if number is None:
+            return None
+        return self.session.scalar(
+            select(Invoice).where(Invoice.number == number, Invoice.customer_id == customer_id)
+        )
+
+    def for_customer(self, customer_id: int, limit: int = 5) -> list[Invoice]:
+        return list(
+            self.session.scalars(
+                select(Invoice)
+                .where(Invoice.customer_id == customer_id)
+                .order_by(Invoice.issued_at.desc())
+                .limit(limit)
+            )
+        )
+
+    def for_order(self, customer_id: int, order_number: int | str) -> list[Invoice]:
+        number = parse_order_number(order_number)
+        if number is None:
+            return []
+        return list(
+            self.session.scalars(
+                select(Invoice)
+                .join(Order)
+                .where(Order.number == number, Invoice.customer_id == customer_id)
+                .order_by(Invoice.issued_at.desc())
+            )
+        )
+
+
+class Refunds:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def for_customer(self, customer_id: int) -> list[Refund]:
+        return list(
+            self.session.scalars(
+                select(Refund)
+                .where(Refund.customer_id == customer_id)
+                .order_by(Refund.requested_at.desc())
+            )
+        )
+
+    def for_order(self, customer_id: int, order_number: int | str) -> list[Refund]:
+        number = parse_order_number(order_number)
+        if number is None:
+            return []
+        return list(
+            self.session.scalars(
+                select(Refund)
+                .join(Order)
+                .where(Order.number == number, Refund.customer_id == customer_id)
+                .order_by(Refund.requested_at.desc())
+            )
+        )
+
+
+class Tickets:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def open(
+        self,
+        *,
+        kind: TicketKind,
+        subject: str,
+        description: str,
+        customer_id: int | None = None,
+        sender_id: str | None = None,
+        priority: str = "normal",
+    ) -> Ticket:
+        ticket = Ticket(
+            kind=kind,
+            subject=subject[:200],
+            description=description,
+            customer_id=customer_id,
+            sender_id=sender_id,
+            priority=priority,
+            status=TicketStatus.OPEN,
+        )
+        self.session.add(ticket)
+        self.session.flush()  # assigns the id the reference is made of
+        return ticket
+
+    def open_for_customer(self, customer_id: int) -> list[Ticket]:
+        return list(
+            self.session.scalars(
+                select(Ticket)
+                .where(
+                    Ticket.customer_id == customer_id,
+                    Ticket.status.in_([TicketStatus.OPEN, TicketStatus.PENDING]),
+                )
+                .order_by(Ticket.created_at.desc())
+            )
+        )
+
+
+class Interactions:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def find(self, sender_id: str) -> Interaction | None:
+        return self.session.scalar(select(Interaction).where(Interaction.sender_id == sender_id))
+
+    def start_or_get(self, sender_id: str) -> Interaction:
+        interaction = self.find(sender_id)
+        if interaction is None:
+            interaction = Interaction(sender_id=sender_id, started_at=utcnow(), intents=[])
+            self.session.add(interaction)
+            self.session.flush()
+        return interaction
+
+    def bind_customer(self, sender_id: str, customer_id: int, *, method: str) -> None:
+        """Record that this conversation's customer has been verified."""
+        if method not in VERIFICATION_METHODS:
+            raise ValueError(f"unknown verification method {method!r}")
+        interaction = self.start_or_get(sender_id)
+        if interaction.customer_id is not None and interaction.customer_id != customer_id:
+            raise IdentityConflict("conversation already verified for another customer")
+        if interaction.customer_id is None:
+            interaction.customer_id = customer_id
+            interaction.verified_via = method
+            interaction.verified_at = utcnow()
+
+    def verified_customer_id(self, sender_id: str) -> int | None:
+        return self.session.scalar(
+            select(Interaction.customer_id).where(Interaction.sender_id == sender_id)
+        )
+
+    def mark_handoff(self, sender_id: str, ticket: Ticket) -> None:
+        interaction = self.start_or_get(sender_id)
+        interaction.handoff = True
+        interaction.handoff_ticket_id = ticket.id
+        interaction.outcome = "handoff"
+
+    def finish(self, sender_id: str, outcome: str) -> Interaction:
+        interaction = self.start_or_get(sender_id)
+        interaction.ended_at = utcnow()
+        interaction.outcome = outcome
+        interaction.satisfaction_estimate = satisfaction_estimate(interaction)
+        return interaction
+
+    def record_sentiment(
+        self, sender_id: str, *, intent: str | None, label: str, score: float
+    ) -> Interaction:
+        """Add one customer message's sentiment and refresh the conversation's figures."""
+        interaction = self.start_or_get(sender_id)
+        entry = {"at": utcnow().isoformat(), "intent": intent, "label": label, "score": score}
+        interaction.message_sentiments = [*interaction.message_sentiments, entry]
+        scores = [float(m["score"]) for m in interaction.message_sentiments]
+        interaction.sentiment_average = round(sum(scores) / len(scores), 4)
+        interaction.sentiment_trend = sentiment_trend(scores)
+        if intent == "nlu_fallback":
+            interaction.fallback_count += 1
+        interaction.satisfaction_estimate = satisfaction_estimate(interaction)
+        return interaction
+
+    def record_csat(self, sender_id: str, rating: int, comment: str | None) -> Interaction:
+        if not 1 <= rating <= 5:
+            raise ValueError("a CSAT rating is a whole number from 1 to 5")
+        interaction = self.start_or_get(sender_id)
+        interaction.csat_rating = rating
+        interaction.csat_comment = (comment or "").strip()[:2000] or None
+        interaction.csat_at = utcnow()
+        return interaction
+
+
+class Decisions:
+    """The log of what the assistant decided by itself, and why."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def log(
+        self,
+        sender_id: str,
+        kind: str,
+        reason: str,
+        *,
+        customer_id: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Decision:
+        decision = Decision(
+            sender_id=sender_id,
+            customer_id=customer_id,
+            kind=kind,
+            reason=reason,
+            details=details or {},
+            created_at=utcnow(),
+        )
+        self.session.add(decision)
+        self.session.flush()
+        return decision
+
+    def for_conversation(self, sender_id: str) -> list[Decision]:
+        return list(
+            self.session.scalars(
+                select(Decision).where(Decision.sender_id == sender_id).order_by(Decision.id)
+            )
+        )
+
+
+class Profiles:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, customer_id: int) -> CustomerProfile | None:
+        return self.session.get(CustomerProfile, customer_id)
+
+    def refresh(self, customer_id: int) -> CustomerProfile:
+        return refresh_profile(self.session, customer_id)

@@ -1,0 +1,221 @@
+"""`supportbot run`: start the action server, the Rasa server and the web app, and watch them.
+
+Each process logs to `<data dir>/logs/<name>.log`. The launcher prints the URLs once all three
+answer, stops them all on Ctrl-C (or SIGTERM), and if one dies it says which, shows the end of its
+log and stops the others.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+import httpx
+
+from supportbot.settings import PROJECT_ROOT, Settings, ensure_local_secrets, get_settings
+
+STOP_TIMEOUT_S = 20.0
+LOG_TAIL_LINES = 30
+
+
+class LaunchError(RuntimeError):
+    """A process could not start, died, or never became ready."""
+
+
+@dataclass
+class Service:
+    """One child process and how to tell that it is ready."""
+
+    name: str
+    command: list[str]
+    ready: Callable[[], bool]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    def start(self, env: dict[str, str]) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            # Own process group: Ctrl-C reaches only the launcher, which stops children in order.
+            start_new_session=True,
+        )
+
+    def exit_code(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def is_ready(self) -> bool:
+        try:
+            return self.ready()
+        except (httpx.HTTPError, ValueError):
+            return False
+
+    def log_tail(self) -> str:
+        try:
+            lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except FileNotFoundError:
+            return "(no log)"
+        return "\n".join(lines[-LOG_TAIL_LINES:])
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def _http_ok(url: str, **params: str) -> bool:
+    return httpx.get(url, params=params, timeout=5).status_code == 200
+
+
+def _rasa_has_model(url: str, token: str) -> bool:
+    response = httpx.get(f"{url}/status", params={"token": token}, timeout=5)
+    return response.status_code == 200 and bool(response.json().get("model_file"))
+
+
+def services(settings: Settings) -> list[Service]:
+    """The three processes, in start order, with their readiness checks."""
+    logs = settings.data_dir / "logs"
+    token = settings.require("rasa_api_token")
+    rasa_port = httpx.URL(settings.rasa_url).port or 5005
+    action_url = f"http://127.0.0.1:{settings.action_server_port}"
+    web_url = f"http://{settings.web_host}:{settings.web_port}"
+    port = ("--port", str(settings.action_server_port))
+    return [
+        Service(
+            "actions",
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", *port],
+            lambda: _http_ok(f"{action_url}/health"),
+            logs / "actions.log",
+        ),
+        Service(
+            "rasa",
+            [
+                *(str(settings.rasa_executable), "run", "--enable-api", "--auth-token", token),
+                *("-i", "127.0.0.1", "-p", str(rasa_port), "--model", str(settings.model_path)),
+                *("--endpoints", "endpoints.yml", "--credentials", "credentials.yml"),
+            ],
+            lambda: _rasa_has_model(settings.rasa_url, token),
+            logs / "rasa.log",
+        ),
+        Service(
+            "web",
+            [sys.executable, "-m", "supportbot.cli", "web"],
+            lambda: _http_ok(f"{web_url}/healthz"),
+            logs / "web.log",
+        ),
+    ]
+
+
+def _check_prerequisites(settings: Settings) -> None:
+    if not settings.model_path.exists():
+        raise LaunchError(
+            f"no trained model at {settings.model_path}: run `make train` (or `make run`)"
+        )
+    if not settings.rasa_executable.exists():
+        raise LaunchError(
+            f"Rasa is not installed at {settings.rasa_executable}: run `make setup`, or set "
+            "SUPPORTBOT_RASA_BIN"
+        )
+
+
+def _fail_if_any_exited(running: list[Service], when: str) -> None:
+    for service in running:
+        code = service.exit_code()
+        if code is not None:
+            raise LaunchError(
+                f"{service.name} exited with code {code} {when}. "
+                f"End of {service.log_path}:\n{service.log_tail()}"
+            )
+
+
+def _wait_until_ready(running: list[Service], timeout_s: int) -> None:
+    pending = list(running)
+    deadline = time.monotonic() + timeout_s
+    last_note = 0.0
+    while pending:
+        _fail_if_any_exited(running, "while starting")
+        pending = [service for service in pending if not service.is_ready()]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            names = ", ".join(service.name for service in pending)
+            raise LaunchError(f"{names} did not become ready within {timeout_s} s")
+        if time.monotonic() - last_note > 15:
+            names = ", ".join(service.name for service in pending)
+            print(f"   waiting for {names} (Rasa needs about a minute to load its model)...")
+            last_note = time.monotonic()
+        time.sleep(1)
+
+
+class _Stop(Exception):
+    """Ctrl-C or SIGTERM."""
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop
+
+
+def launch(settings: Settings | None = None) -> int:
+    """Start everything and block until Ctrl-C or until a process dies. Returns an exit code."""
+    if settings is None:
+        ensure_local_secrets(get_settings().data_dir)
+        get_settings.cache_clear()
+        settings = get_settings()
+    env = {**os.environ, **settings.rasa_environment, "RASA_TELEMETRY_ENABLED": "false"}
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    all_services = services(settings)
+    started: list[Service] = []
+    previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _check_prerequisites(settings)
+        started_at = time.monotonic()
+        for service in all_services:
+            print(f"== Starting {service.name} (log: {service.log_path})")
+            service.start(env)
+            started.append(service)
+        _wait_until_ready(started, settings.startup_timeout_seconds)
+        print(f"== Everything is up after {time.monotonic() - started_at:.0f} s:")
+        print(f"   chat page      http://{settings.web_host}:{settings.web_port}/")
+        if settings.demo_pages:
+            print(f"   as Ada         http://{settings.web_host}:{settings.web_port}/demo/ada")
+            print(f"   as Grace       http://{settings.web_host}:{settings.web_port}/demo/grace")
+        print(f"   agent console  http://{settings.web_host}:{settings.web_port}/console")
+        print(f"   Rasa server    {settings.rasa_url}")
+        print(f"   action server  http://127.0.0.1:{settings.action_server_port}")
+        print("   Ctrl-C stops everything.")
+        while True:
+            _fail_if_any_exited(started, "while running")
+            time.sleep(1)
+    except _Stop:
+        print("\n== Stopping...")
+        return 0
+    except LaunchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        for service in reversed(started):
+            service.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if started:
+            print("== All processes stopped")

@@ -1,0 +1,84 @@
+"""HTML pages: the demo shop with the chat widget, and demo host pages of logged-in customers."""
+
+from __future__ import annotations
+
+import asyncio
+from html import escape
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+
+from supportbot.identity import issue_customer_token
+from supportbot.settings import Settings
+from supportbot.store import crm_session
+
+router = APIRouter()
+
+# The documented demo customers (README); only served when SUPPORTBOT_DEMO_PAGES is on.
+DEMO_CUSTOMERS = {"ada": "ada@example.com", "grace": "grace@example.com"}
+
+
+def shop_page(*, signed_in_as: str | None = None, customer_token: str | None = None) -> str:
+    """The demo shop page. Every interpolated value is escaped."""
+    who = (
+        f"Signed in as {escape(signed_in_as)}. The widget knows who you are."
+        if signed_in_as
+        else "You are browsing as a guest. The assistant asks you to verify before it shows order "
+        "details."
+    )
+    token_attribute = (
+        f' data-customer-token="{escape(customer_token, quote=True)}"' if customer_token else ""
+    )
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Homeware &amp; Co. - help</title>
+  <link rel="icon" href="data:,">
+  <link rel="stylesheet" href="/static/shop.css">
+  <link rel="stylesheet" href="/static/widget.css">
+</head>
+<body>
+  <header class="shop-header"><strong>Homeware &amp; Co.</strong>
+    <nav><a href="/">Shop</a> <a href="/">Orders</a> <a href="/">Help</a></nav></header>
+  <main class="shop-main">
+    <h1>How can we help?</h1>
+    <p>{who}</p>
+    <p>Open the chat in the corner and try: <em>where is my order?</em>,
+       <em>cancel order 100004</em>, <em>refund status</em>, <em>I want to complain</em> or
+       <em>talk to a human</em>.</p>
+  </main>
+  <script src="/static/widget.js" defer{token_attribute}></script>
+</body>
+</html>
+"""
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home() -> str:
+    return shop_page()
+
+
+@router.get("/demo/{name}", response_class=HTMLResponse)
+async def demo_customer_page(name: str, request: Request) -> str:
+    """A stand-in for a logged-in customer's page: it mints the token its backend would."""
+    settings: Settings = request.app.state.settings
+    email = DEMO_CUSTOMERS.get(name)
+    if not settings.demo_pages or email is None:
+        raise HTTPException(404, "not found")
+    secret = settings.require("identity_secret")
+
+    def find() -> tuple[int, str] | None:
+        with crm_session(settings.database_url) as crm:
+            customer = crm.customers.find_by_email(email)
+            return (customer.id, customer.name) if customer else None
+
+    found = await asyncio.to_thread(find)
+    if found is None:
+        raise HTTPException(404, "the demo customers are not seeded: run `supportbot db seed`")
+    customer_id, customer_name = found
+    token = issue_customer_token(
+        customer_id, secret=secret, ttl_seconds=settings.identity_token_ttl_seconds
+    )
+    return shop_page(signed_in_as=customer_name, customer_token=token)

@@ -1,0 +1,280 @@
+"""The socket.io channel: only origins on the allowlist, only conversations the web app signed, and
+every message goes to the conversation the socket proved, whatever the client claims.
+
+A real Sanic server with the channel's blueprint on a free port and real python-socketio clients.
+The clients poll (engine.io's own websocket client needs a newer aiohttp than Rasa's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import socketio
+from rasa.core.channels.channel import UserMessage
+from sanic import Sanic
+
+from assistant.channels import OriginCheckedSocketIOInput
+from common import conversation_ids
+from common.chat_messages import bot_message
+
+SECRET = "channel-test-session-secret-0123456789"
+SHOP = "http://shop.test"
+_apps = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def session_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPPORTBOT_SESSION_SECRET", SECRET)
+    # Sanic's test mode lets one process start an app per test (as sanic-testing does).
+    monkeypatch.setattr(Sanic, "test_mode", True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Bot:
+    """Stands in for Rasa's agent: records each message and answers it through the channel."""
+
+    def __init__(self) -> None:
+        self.received: list[UserMessage] = []
+        self.fail = False
+
+    async def __call__(self, message: UserMessage) -> None:
+        self.received.append(message)
+        if self.fail:
+            raise RuntimeError("the action server is down")
+        await message.output_channel.send_response(
+            message.sender_id, {"text": f"echo: {message.text}", "timestamp": 2.0}
+        )
+
+
+@asynccontextmanager
+async def channel_server(bot: Bot) -> AsyncIterator[tuple[str, OriginCheckedSocketIOInput]]:
+    channel = OriginCheckedSocketIOInput.from_credentials(
+        {
+            "user_message_evt": "user_uttered",
+            "bot_message_evt": "bot_uttered",
+            "allowed_origins": SHOP,
+        }
+    )
+    assert isinstance(channel, OriginCheckedSocketIOInput)
+    app = Sanic(f"channel_test_{next(_apps)}", configure_logging=False)
+    app.blueprint(channel.blueprint(bot))
+    port = free_port()
+    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
+    assert server is not None
+    await server.startup()
+    try:
+        yield f"http://127.0.0.1:{port}", channel
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+class Widget:
+    """A socket.io client as the widget uses it."""
+
+    def __init__(self) -> None:
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.confirmed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.bot_messages: list[dict[str, Any]] = []
+        self.disconnected = asyncio.Event()
+        self.client.on("session_confirm", self._confirm)
+        self.client.on("bot_uttered", self.bot_messages.append)
+        self.client.on("disconnect", self.disconnected.set)
+
+    def _confirm(self, conversation_id: str) -> None:
+        self.confirmed.set_result(conversation_id)
+
+    async def connect(self, url: str, origin: str = SHOP) -> None:
+        await self.client.connect(url, headers={"Origin": origin}, transports=["polling"])
+
+    async def start(self, url: str, session: Any) -> None:
+        await self.connect(url)
+        await self.client.emit("session_request", {"session_id": session})
+
+    async def say(self, data: dict[str, Any]) -> Any:
+        return await self.client.call("user_uttered", data, timeout=10)
+
+
+def run(scenario: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(asyncio.wait_for(scenario(), timeout=60))
+
+
+def signed(conversation_id: str) -> str:
+    return conversation_ids.sign(conversation_id, SECRET)
+
+
+@pytest.mark.parametrize(
+    "session",
+    [
+        None,
+        "0123456789abcdef0123456789abcdef",  # a victim's id, unsigned
+        "0123456789abcdef0123456789abcdef.forged-mac",
+        conversation_ids.sign(
+            "0123456789abcdef0123456789abcdef", "another-secret-0123456789abcdef"
+        ),
+        {"nested": "object"},
+    ],
+)
+def test_a_session_the_web_app_did_not_sign_is_refused(session: Any) -> None:
+    async def scenario() -> None:
+        bot = Bot()
+        async with channel_server(bot) as (url, _):
+            widget = Widget()
+            await widget.start(url, session)
+            await asyncio.wait_for(widget.disconnected.wait(), timeout=5)
+            assert not widget.confirmed.done()
+            assert bot.received == []
+
+    run(scenario)
+
+
+def test_a_signed_session_is_confirmed_and_is_the_only_sender() -> None:
+    async def scenario() -> None:
+        bot = Bot()
+        async with channel_server(bot) as (url, _):
+            mine, victim = (
+                conversation_ids.new_conversation_id(),
+                conversation_ids.new_conversation_id(),
+            )
+            widget = Widget()
+            await widget.start(url, signed(mine))
+            assert await asyncio.wait_for(widget.confirmed, timeout=5) == mine
+
+            answer = await widget.say(
+                {
+                    "message": "  where is my order?  ",
+                    "session_id": victim,  # Rasa's stock handler would believe this
+                    "metadata": {"customer_token": "signed.token", "customer_id": 1},
+                }
+            )
+
+            assert answer == {"status": "ok"}
+            [message] = bot.received
+            assert message.sender_id == mine
+            assert message.text == "where is my order?"
+            assert message.metadata == {"customer_token": "signed.token"}
+            assert message.input_channel == "socketio"
+            assert [m["text"] for m in widget.bot_messages] == ["echo: where is my order?"]
+
+    run(scenario)
+
+
+def test_messages_before_a_session_or_without_text_are_refused() -> None:
+    async def scenario() -> None:
+        bot = Bot()
+        async with channel_server(bot) as (url, _):
+            widget = Widget()
+            await widget.connect(url)
+            assert "error" in await widget.say({"message": "hi", "session_id": "x" * 32})
+            await widget.client.emit(
+                "session_request", {"session_id": signed(conversation_ids.new_conversation_id())}
+            )
+            await asyncio.wait_for(widget.confirmed, timeout=5)
+            assert "error" in await widget.say({"message": "   "})
+            assert "error" in await widget.say({"message": "x" * 1001})
+            assert "error" in await widget.say({"text": "no message key"})
+            assert bot.received == []
+
+    run(scenario)
+
+
+def test_bot_messages_reach_every_socket_of_the_conversation_and_no_other() -> None:
+    async def scenario() -> None:
+        bot = Bot()
+        async with channel_server(bot) as (url, _):
+            conversation = signed(conversation_ids.new_conversation_id())
+            first_tab, second_tab, stranger = Widget(), Widget(), Widget()
+            await first_tab.start(url, conversation)
+            await second_tab.start(url, conversation)
+            await stranger.start(url, signed(conversation_ids.new_conversation_id()))
+            for widget in (first_tab, second_tab, stranger):
+                await asyncio.wait_for(widget.confirmed, timeout=5)
+
+            await first_tab.say({"message": "hello"})
+            await asyncio.sleep(0.5)
+
+            assert [m["text"] for m in first_tab.bot_messages] == ["echo: hello"]
+            assert [m["text"] for m in second_tab.bot_messages] == ["echo: hello"]
+            assert stranger.bot_messages == []
+
+    run(scenario)
+
+
+def test_agent_replies_and_notices_from_the_http_api_arrive_whole_and_marked() -> None:
+    async def scenario() -> None:
+        async with channel_server(Bot()) as (url, channel):
+            conversation_id = conversation_ids.new_conversation_id()
+            widget = Widget()
+            await widget.start(url, signed(conversation_id))
+            await asyncio.wait_for(widget.confirmed, timeout=5)
+            # What Rasa does for events appended with ?output_channel=socketio.
+            output = channel.get_output_channel()
+            assert output is not None
+            for message in (
+                {"text": "Sam joined.", "notice": "agent_joined", "agent_name": "Sam"},
+                {"text": "Hi!\n\nI can see your order.", "agent": True, "agent_name": "Sam"},
+                {"text": "You're back with the assistant.", "notice": "handback"},
+                {"text": "Marked the old way.", "handback": True},
+                {"text": "Not a notice we know.", "notice": "<b>"},
+            ):
+                await output.send_response(conversation_id, {**message, "timestamp": 3.0})
+            await asyncio.sleep(0.5)
+
+            assert [(m["sender"], m["notice"], m["agent_name"]) for m in widget.bot_messages] == [
+                ("bot", "agent_joined", None),
+                ("agent", None, "Sam"),
+                ("bot", "handback", None),
+                ("bot", "handback", None),
+                ("bot", None, None),
+            ]
+            assert widget.bot_messages[1]["text"] == "Hi!\n\nI can see your order."
+
+    run(scenario)
+
+
+def test_a_failing_turn_is_reported_to_the_sender() -> None:
+    async def scenario() -> None:
+        bot = Bot()
+        bot.fail = True
+        async with channel_server(bot) as (url, _):
+            widget = Widget()
+            await widget.start(url, signed(conversation_ids.new_conversation_id()))
+            await asyncio.wait_for(widget.confirmed, timeout=5)
+            assert await widget.say({"message": "hello"}) == {
+                "error": "The assistant could not handle that."
+            }
+
+    run(scenario)
+
+
+def test_other_origins_cannot_connect() -> None:
+    async def scenario() -> None:
+        async with channel_server(Bot()) as (url, _):
+            widget = Widget()
+            with pytest.raises(socketio.exceptions.ConnectionError):
+                await widget.connect(url, origin="http://evil.test")
+
+    run(scenario)
+
+
+def test_the_channel_needs_the_session_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SUPPORTBOT_SESSION_SECRET")
+    with pytest.raises(ValueError, match="SUPPORTBOT_SESSION_SECRET"):
+        OriginCheckedSocketIOInput.from_credentials({"allowed_origins": SHOP})
+
+
+def test_buttons_are_kept_and_messages_without_text_or_buttons_are_not_shown() -> None:
+    buttons = [{"title": "Yes", "payload": "/affirm"}]
+    assert bot_message("Cancel it?", None, buttons, {}).buttons == buttons  # type: ignore[union-attr]
+    assert bot_message(None, None, None, {"image": "https://example.com/x.png"}) is None

@@ -1,0 +1,173 @@
+"""The CRM store on real databases: SQLite, and PostgreSQL if SUPPORTBOT_TEST_POSTGRES_URL is set.
+
+Each test runs inside a transaction that is rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from supportbot.crm import (
+    AddressChangeNotAllowed,
+    Customer,
+    IdentityConflict,
+    Order,
+    OrderNotCancellable,
+    OrderStatus,
+    TicketKind,
+    get_engine,
+)
+from supportbot.crm.models import Base
+from supportbot.crm.seed import seed_demo_data
+from supportbot.store import CRM, migrate
+from tests.conftest import DATABASES, POSTGRES_URL
+
+
+def _fresh_database(url: str) -> None:
+    engine = get_engine(url)
+    if engine.dialect.name == "postgresql":
+        # The test database is the tests' own: start from an empty schema, so tables left by
+        # another version of the schema (or an interrupted run) cannot get in the way.
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    else:
+        Base.metadata.drop_all(engine)
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    migrate(url)
+    with engine.begin() as connection, Session(bind=connection) as session:
+        seed_demo_data(session, customers=30)
+        session.flush()
+
+
+@pytest.fixture(
+    scope="module",
+    params=DATABASES,
+)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('crm') / 'crm.db'}"
+    else:
+        url = POSTGRES_URL
+    _fresh_database(url)
+    return url
+
+
+@pytest.fixture
+def crm(database_url: str) -> Iterator[CRM]:
+    connection = get_engine(database_url).connect()
+    transaction = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield CRM(session)
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()
+
+
+def customer(crm: CRM, email: str) -> Customer:
+    found = crm.customers.find_by_email(email)
+    assert found is not None
+    return found
+
+
+def test_migration_is_idempotent(database_url: str) -> None:
+    migrate(database_url)
+    migrate(database_url)
+
+
+def test_seed_is_deterministic_and_covers_every_order_status(crm: CRM) -> None:
+    statuses = set(crm.session.scalars(select(Order.status).distinct()))
+    assert statuses == set(OrderStatus)
+    assert crm.session.scalar(select(func.count(Customer.id))) == 32
+    again = seed_demo_data(crm.session, customers=30)
+    assert not again.created  # a second seed leaves the data alone
+
+
+def test_demo_customers_are_as_documented(crm: CRM) -> None:
+    ada = customer(crm, "ada@example.com")
+    shipped = crm.orders.find_for_customer(ada.id, "100001")
+    assert shipped is not None and shipped.status is OrderStatus.SHIPPED
+    assert (shipped.carrier, shipped.tracking_number) == ("UPS", "1Z999AA10123456784")
+    grace = customer(crm, "grace@example.com")
+    processing = crm.orders.find_for_customer(grace.id, "#100002")
+    assert processing is not None and processing.status is OrderStatus.PROCESSING
+    assert isinstance(processing.total, Decimal)
+
+
+def test_orders_are_only_found_for_their_owner(crm: CRM) -> None:
+    ada, grace = customer(crm, "ada@example.com"), customer(crm, "grace@example.com")
+    assert crm.orders.find_for_customer(ada.id, "100002") is None
+    assert crm.orders.find_for_customer(grace.id, "100002") is not None
+    assert crm.invoices.find_for_customer(ada.id, "INV-500002") is None
+    assert crm.refunds.for_order(grace.id, "100003") == []
+
+
+def test_verify_owner_needs_the_email_on_that_order(crm: CRM) -> None:
+    assert crm.orders.verify_owner("100001", " ADA@example.com ") == customer(
+        crm, "ada@example.com"
+    )
+    assert crm.orders.verify_owner("100001", "grace@example.com") is None
+    assert crm.orders.verify_owner("999999", "ada@example.com") is None
+    assert crm.orders.verify_owner("not a number", "ada@example.com") is None
+
+
+def test_cancel_respects_the_order_status(crm: CRM) -> None:
+    ada = customer(crm, "ada@example.com")
+    pending = crm.orders.find_for_customer(ada.id, "100004")
+    shipped = crm.orders.find_for_customer(ada.id, "100001")
+    assert pending is not None and shipped is not None
+    crm.orders.cancel(pending, reason="changed my mind")
+    crm.session.flush()
+    assert pending.status is OrderStatus.CANCELLED and pending.cancelled_at is not None
+    with pytest.raises(OrderNotCancellable):
+        crm.orders.cancel(shipped)
+    assert shipped.status is OrderStatus.SHIPPED
+
+
+def test_address_changes_only_before_shipping_and_are_validated(crm: CRM) -> None:
+    grace = customer(crm, "grace@example.com")
+    processing = crm.orders.find_for_customer(grace.id, "100002")
+    delivered = crm.orders.find_for_customer(grace.id, "100005")
+    assert processing is not None and delivered is not None
+    with pytest.raises(ValueError):
+        crm.orders.change_shipping_address(processing, "   ")
+    crm.orders.change_shipping_address(processing, "5 New Street, Springfield 62701")
+    assert processing.shipping_address == "5 New Street, Springfield 62701"
+    with pytest.raises(AddressChangeNotAllowed):
+        crm.orders.change_shipping_address(delivered, "5 New Street, Springfield 62701")
+
+
+def test_a_conversation_binds_to_one_customer_only(crm: CRM) -> None:
+    ada, grace = customer(crm, "ada@example.com"), customer(crm, "grace@example.com")
+    crm.interactions.bind_customer("conv-1", ada.id, method="order_email")
+    crm.interactions.bind_customer("conv-1", ada.id, method="token")  # same customer: fine
+    with pytest.raises(IdentityConflict):
+        crm.interactions.bind_customer("conv-1", grace.id, method="token")
+    with pytest.raises(ValueError):
+        crm.interactions.bind_customer("conv-2", ada.id, method="slot")
+    assert crm.interactions.verified_customer_id("conv-1") == ada.id
+    assert crm.interactions.verified_customer_id("conv-2") is None
+
+
+def test_handoff_ticket_references_the_transcript(crm: CRM) -> None:
+    ada = customer(crm, "ada@example.com")
+    crm.interactions.start_or_get("conv-9")
+    ticket = crm.tickets.open(
+        kind=TicketKind.HANDOFF,
+        subject="Customer asked for a human agent",
+        description="Transcript: conversation conv-9.",
+        customer_id=ada.id,
+        sender_id="conv-9",
+    )
+    crm.interactions.mark_handoff("conv-9", ticket)
+    interaction = crm.interactions.start_or_get("conv-9")
+    assert interaction.handoff and interaction.handoff_ticket_id == ticket.id
+    assert ticket.reference.startswith("T-") and ticket in crm.tickets.open_for_customer(ada.id)

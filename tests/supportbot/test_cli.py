@@ -1,0 +1,84 @@
+"""The `supportbot` command line: clear errors, idempotent database commands, Rasa's environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from supportbot.cli import main
+from supportbot.identity import verify_customer_token
+from supportbot.settings import get_settings
+from tests.conftest import IDENTITY_SECRET
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SUPPORTBOT_DATA_DIR", str(tmp_path))
+    for name in ("SUPPORTBOT_DATABASE_URL", "TRACKER_DIALECT", "LOCK_STORE_TYPE"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_env_prints_the_embedded_defaults(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["env"]) == 0
+    values = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
+    assert values["TRACKER_DIALECT"] == "sqlite"
+    assert values["TRACKER_DB"] == str(tmp_path / "tracker.db")
+    assert values["LOCK_STORE_TYPE"] == "in_memory"
+    assert values["ACTION_SERVER_URL"] == "http://127.0.0.1:5055/webhook"
+
+
+def test_env_honours_overrides(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    monkeypatch.setenv("TRACKER_DIALECT", "postgresql")
+    monkeypatch.setenv("LOCK_STORE_TYPE", "redis")
+    assert main(["env"]) == 0
+    out = capsys.readouterr().out
+    assert "TRACKER_DIALECT=postgresql" in out and "LOCK_STORE_TYPE=redis" in out
+
+
+def test_a_bad_setting_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    monkeypatch.setenv("LOCK_STORE_TYPE", "memcached")
+    assert main(["env"]) == 2
+    assert "LOCK_STORE_TYPE must be in_memory or redis" in capsys.readouterr().err
+
+
+def test_migrate_and_seed_are_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["db", "migrate"]) == 0
+    assert main(["db", "seed", "--customers", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "Created 7 customers" in out
+    assert "Knowledge base index ready:" in out
+    assert main(["db", "migrate"]) == 0
+    assert main(["db", "seed", "--customers", "5"]) == 0
+    assert "already there" in capsys.readouterr().out
+    assert (tmp_path / "crm.db").exists()
+
+
+def test_token_names_the_customer(monkeypatch: pytest.MonkeyPatch, capsys):
+    monkeypatch.setenv("SUPPORTBOT_IDENTITY_SECRET", IDENTITY_SECRET)
+    main(["db", "migrate"])
+    main(["db", "seed", "--customers", "0"])
+    capsys.readouterr()
+    assert main(["token", "ada@example.com"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert verify_customer_token(token, secret=IDENTITY_SECRET) > 0
+    assert main(["token", "nobody@example.com"]) == 1
+    assert "no customer" in capsys.readouterr().err
+
+
+def test_token_without_a_secret_says_which_variable(monkeypatch, capsys):
+    monkeypatch.delenv("SUPPORTBOT_IDENTITY_SECRET", raising=False)
+    assert main(["token", "ada@example.com"]) == 2
+    assert "SUPPORTBOT_IDENTITY_SECRET is not set" in capsys.readouterr().err
+
+
+def test_agent_reply_to_an_unreachable_rasa_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setenv("SUPPORTBOT_RASA_TOKEN", "r" * 32)
+    monkeypatch.setenv("SUPPORTBOT_RASA_URL", "http://127.0.0.1:9")
+    assert main(["agent", "reply", "abc", "hello"]) == 1
+    assert "did not answer" in capsys.readouterr().err

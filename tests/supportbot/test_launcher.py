@@ -1,0 +1,77 @@
+"""`supportbot run` names a process that fails, stops the others, makes local secrets once."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from supportbot import launcher
+from supportbot.launcher import Service, launch
+from supportbot.settings import SECRET_VARIABLES, Settings, ensure_local_secrets, read_local_secrets
+
+
+def python_service(tmp_path: Path, name: str, code: str, ready: bool = False) -> Service:
+    return Service(name, [sys.executable, "-c", code], lambda: ready, tmp_path / f"{name}.log")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    model = tmp_path / "model.tar.gz"
+    model.write_bytes(b"")
+    return Settings(
+        data_dir=tmp_path,
+        model_path=model,
+        rasa_executable=Path(sys.executable),
+        rasa_api_token="t" * 32,
+    )
+
+
+def test_a_process_that_dies_is_named_and_the_others_stopped(
+    tmp_path: Path, settings: Settings, monkeypatch, capsys
+):
+    sleeper = python_service(tmp_path, "sleeper", "import time; time.sleep(60)")
+    crasher = python_service(
+        tmp_path, "crasher", "import sys; print('boom: port in use'); sys.exit(3)"
+    )
+    monkeypatch.setattr(launcher, "services", lambda s: [sleeper, crasher])
+
+    assert launch(settings) == 1
+
+    err = capsys.readouterr().err
+    assert "crasher exited with code 3" in err and "boom: port in use" in err
+    assert sleeper.process is not None and sleeper.process.poll() is not None
+
+
+def test_a_missing_model_is_a_clear_error(tmp_path: Path, settings: Settings, capsys):
+    missing = Settings(
+        data_dir=tmp_path,
+        model_path=tmp_path / "nope.tar.gz",
+        rasa_executable=Path(sys.executable),
+        rasa_api_token="t" * 32,
+    )
+    assert launch(missing) == 1
+    assert "make train" in capsys.readouterr().err
+
+
+def test_local_secrets_are_made_once_and_private(tmp_path: Path):
+    path = ensure_local_secrets(tmp_path, env={})
+    first = read_local_secrets(tmp_path)
+    assert set(first) == set(SECRET_VARIABLES.values())
+    assert all(len(value) >= 32 for value in first.values())
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    ensure_local_secrets(tmp_path, env={})
+    assert read_local_secrets(tmp_path) == first
+
+
+def test_environment_wins_over_local_secrets(tmp_path: Path):
+    ensure_local_secrets(tmp_path, env={})
+    mine = "m" * 40
+    settings = Settings.from_env(
+        {"SUPPORTBOT_DATA_DIR": str(tmp_path), "SUPPORTBOT_SESSION_SECRET": mine}
+    )
+    assert settings.session_secret == mine
+    assert settings.rasa_api_token == read_local_secrets(tmp_path)["SUPPORTBOT_RASA_TOKEN"]

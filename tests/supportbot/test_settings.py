@@ -1,0 +1,80 @@
+"""The settings object reads the environment once and refuses bad values clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from supportbot.settings import Settings, SettingsError
+
+
+def test_defaults_are_embedded_sqlite_and_no_secrets(tmp_path: Path) -> None:
+    settings = Settings.from_env({"SUPPORTBOT_DATA_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'crm.db'}"
+    assert settings.identity_secret is None
+    with pytest.raises(SettingsError, match="SUPPORTBOT_IDENTITY_SECRET"):
+        settings.require("identity_secret")
+
+
+def test_values_come_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "SUPPORTBOT_DATABASE_URL": "postgresql+psycopg2://u@db/crm",
+            "SUPPORTBOT_WEB_PORT": "8080",
+            "SUPPORTBOT_IDENTITY_SECRET": "s" * 32,
+            "SUPPORTBOT_DEMO_PAGES": "1",
+        }
+    )
+    assert settings.database_url == "postgresql+psycopg2://u@db/crm"
+    assert settings.web_port == 8080
+    assert settings.require("identity_secret") == "s" * 32
+    assert settings.demo_pages is True
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SUPPORTBOT_WEB_PORT", "eighty", "whole number"),
+        ("SUPPORTBOT_WEB_PORT", "0", "at least 1"),
+        ("SUPPORTBOT_IDENTITY_SECRET", "short", "32 characters"),
+        ("SUPPORTBOT_LOG_LEVEL", "LOUD", "SUPPORTBOT_LOG_LEVEL"),
+    ],
+)
+def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({variable: value})
+
+
+def test_secrets_are_not_in_repr() -> None:
+    settings = Settings.from_env({"SUPPORTBOT_SESSION_SECRET": "x" * 40})
+    assert "x" * 40 not in repr(settings)
+
+
+def test_the_socket_url_is_an_origin_and_defaults_to_rasas_port_here() -> None:
+    assert Settings.from_env({}).chat_socket_url == "http://127.0.0.1:5005"
+    assert (
+        Settings.from_env({"SUPPORTBOT_RASA_URL": "http://rasa:5105"}).chat_socket_url
+        == "http://127.0.0.1:5105"
+    )
+    configured = Settings.from_env({"SUPPORTBOT_SOCKET_URL": "https://chat.example.com/"})
+    assert configured.chat_socket_url == "https://chat.example.com"
+    for bad in ("ws://x", "https://x/path", "https://x:99999", "https://x; script-src *"):
+        with pytest.raises(SettingsError, match="SUPPORTBOT_SOCKET_URL"):
+            Settings.from_env({"SUPPORTBOT_SOCKET_URL": bad})
+
+
+def test_rasa_gets_the_session_secret_only_when_there_is_one(tmp_path: Path) -> None:
+    secret = "k" * 40
+    env = {"SUPPORTBOT_DATA_DIR": str(tmp_path)}
+    assert "SUPPORTBOT_SESSION_SECRET" not in Settings.from_env(env).rasa_environment
+    with_secret = Settings.from_env({**env, "SUPPORTBOT_SESSION_SECRET": secret})
+    assert with_secret.rasa_environment["SUPPORTBOT_SESSION_SECRET"] == secret
+
+
+def test_the_socket_channel_allows_the_web_apps_origin_under_both_loopback_names() -> None:
+    here = Settings.from_env({"SUPPORTBOT_WEB_PORT": "8100"}).rasa_environment
+    assert here["SOCKETIO_ALLOWED_ORIGINS"] == "http://127.0.0.1:8100,http://localhost:8100"
+
+    public = Settings.from_env({"SUPPORTBOT_WEB_HOST": "shop.example.com"}).rasa_environment
+    assert public["SOCKETIO_ALLOWED_ORIGINS"] == "http://shop.example.com:8000"

@@ -1,0 +1,101 @@
+"""Web app tests: the real app over a small fake of Rasa's HTTP API (Rasa itself runs in the
+integration test), with a real seeded SQLite CRM where pages need one."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from supportbot.rasa_client import RasaClient
+from supportbot.settings import Settings
+from supportbot.web.app import create_app
+from tests.conftest import IDENTITY_SECRET
+
+RASA_TOKEN = "rasa-api-token-for-tests-0123456789"
+AGENT_TOKEN = "agent-api-token-for-tests-0123456789"
+SESSION_SECRET = "session-secret-for-tests-0123456789"
+_TRACKER_PATH = re.compile(r"^/conversations/([^/]+)/tracker(/events)?$")
+
+
+@dataclass
+class FakeRasa:
+    """Just enough of Rasa's REST channel and HTTP API: it echoes, and pauses on "human"."""
+
+    events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    paused: dict[str, bool] = field(default_factory=dict)
+    received_metadata: list[dict[str, Any]] = field(default_factory=list)
+    # The query parameters of each append, without the token (how the events were delivered).
+    append_params: list[dict[str, str]] = field(default_factory=list)
+    down: bool = False
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused")
+        if request.url.path == "/webhooks/rest/webhook":
+            body = json.loads(request.content)
+            return httpx.Response(200, json=self._message(body))
+        match = _TRACKER_PATH.match(request.url.path)
+        if match is None:
+            return httpx.Response(404)
+        if request.url.params.get("token") != RASA_TOKEN:
+            return httpx.Response(401)
+        sender = match.group(1)
+        if match.group(2) and request.method == "POST":
+            self.append_params.append({k: v for k, v in request.url.params.items() if k != "token"})
+            for event in json.loads(request.content):
+                if event["event"] in ("pause", "resume"):
+                    self.paused[sender] = event["event"] == "pause"
+                self.events.setdefault(sender, []).append(event)
+            return httpx.Response(200, json={})
+        return httpx.Response(
+            200,
+            json={"events": self.events.get(sender, []), "paused": self.paused.get(sender, False)},
+        )
+
+    def _message(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        sender, text = body["sender"], body["message"]
+        self.received_metadata.append(body.get("metadata") or {})
+        log = self.events.setdefault(sender, [])
+        log.append({"event": "user", "text": text, "timestamp": 1.0})
+        if self.paused.get(sender):
+            return []
+        reply = f"echo: {text}"
+        if "human" in text:
+            self.paused[sender] = True
+            reply = "I'm connecting you with a person."
+        log.append({"event": "bot", "text": reply, "timestamp": 2.0})
+        return [{"recipient_id": sender, "text": reply}]
+
+
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "rasa_api_token": RASA_TOKEN,
+        "agent_api_token": AGENT_TOKEN,
+        "session_secret": SESSION_SECRET,
+        "identity_secret": IDENTITY_SECRET,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@pytest.fixture
+def rasa() -> FakeRasa:
+    return FakeRasa()
+
+
+def client_for(rasa: FakeRasa, settings: Settings) -> TestClient:
+    client = RasaClient(
+        "http://rasa.test", settings.rasa_api_token, transport=httpx.MockTransport(rasa.handle)
+    )
+    return TestClient(create_app(settings, rasa=client))
+
+
+@pytest.fixture
+def web(rasa: FakeRasa) -> TestClient:
+    return client_for(rasa, make_settings())

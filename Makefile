@@ -29,10 +29,10 @@ RASA := env $$($(VENV)/bin/supportbot env) $(RASA_VENV)/bin/rasa
 
 help:
 	@echo "make run        set up, seed the demo CRM, train if needed, start everything"
-	@echo "make test       set up, then every stage below in order, timed"
+	@echo "make test       every stage below in order, each timed"
 	@echo "make test-fast  unit tests only (no training, no running stack), about a minute"
-	@echo "stages: lint | types | validate | test-assistant | test-stories | test-nlu | pytest"
-	@echo "make setup | db | train | clean"
+	@echo "stages: setup | lint | types | validate | test-assistant | train | test-stories | test-nlu | pytest"
+	@echo "make db | clean"
 	@echo "make bench-retrieval   knowledge-base retrieval benchmark -> reports/retrieval.md"
 	@echo "make bench-sentiment   sentiment model vs VADER on TweetEval + airline tweets -> reports/sentiment.md"
 	@echo "make bench-nlu         stock Rasa pipeline vs the project's on public NLU sets -> reports/nlu.md"
@@ -81,8 +81,8 @@ run: setup db train
 	SUPPORTBOT_DEMO_PAGES=$${SUPPORTBOT_DEMO_PAGES:-1} $(VENV)/bin/supportbot run
 
 # Each stage prints its time; the summary at the end lists them all (scripts/stages).
-test: setup
-	@scripts/stages lint types validate test-assistant test-stories test-nlu pytest
+test:
+	@scripts/stages setup lint types validate test-assistant train test-stories test-nlu pytest
 
 # Unit tests: no trained model, no running stack, no benchmark.
 test-fast: setup

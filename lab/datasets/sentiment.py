@@ -2,7 +2,7 @@
 
 Only the 2,000 TweetEval validation tweets may be trained on (copied into
 data/sentiment/tweeteval_val.tsv, see NOTICE). The TweetEval test split and the airline tweets
-(CC BY-NC-SA 4.0: evaluation only, never shipped) are read by `supportbot bench-sentiment`.
+(CC BY-NC-SA 4.0: evaluation only, never shipped) are read by `supportbot-lab bench-sentiment`.
 
     python -m lab.datasets.sentiment export-tweeteval-val --out data/sentiment/tweeteval_val.tsv
 """

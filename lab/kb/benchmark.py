@@ -1,4 +1,4 @@
-"""`supportbot bench-retrieval`: the knowledge-base retrieval benchmark, written to reports/.
+"""`supportbot-lab bench-retrieval`: the knowledge-base retrieval benchmark, written to reports/.
 
 One run, on this machine: builds the knowledge base of data/kb in a temporary SQLite CRM, then
 1. accuracy on data/kb/eval/heldout.yml for the MiniLM scorings and a TF-IDF baseline, each with
@@ -457,7 +457,7 @@ def _warm_load_seconds(kb: KnowledgeBase, encoder: Encoder) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="supportbot bench-retrieval", description=__doc__)
+    parser = argparse.ArgumentParser(prog="supportbot-lab bench-retrieval", description=__doc__)
     parser.add_argument("--out", type=Path, default=REPORT)
     parser.add_argument("--scale-articles", type=int, default=100_000)
     args = parser.parse_args(argv)

@@ -4,7 +4,7 @@
     python -m lab.nlu_bench.evaluate --model M.tar.gz --nlu test.yml --output results.json
 
 With `--nlu` the gold cases come from a Rasa NLU file (read by Rasa itself) and are written to
-the output beside the predictions, for `supportbot nlu-report` to score. Imports nothing but the
+the output beside the predictions, for `supportbot-lab nlu-report` to score. Imports nothing but the
 standard library and rasa, so it works in the Rasa environment.
 """
 

@@ -1,4 +1,4 @@
-"""`supportbot bench-nlu`: run the (dataset, pipeline) cells in turn, then write the report."""
+"""`supportbot-lab bench-nlu`: run the (dataset, pipeline) cells in turn, then write the report."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`supportbot bench-sentiment`: the project's sentiment model next to VADER and published results.
+"""`supportbot-lab bench-sentiment`: the sentiment model next to VADER and published results.
 
 Scores both models in one run on the TweetEval sentiment test split (official metric: macro-
 averaged recall) and on the US airline tweets, measures per-message latency, and checks the
@@ -183,7 +183,7 @@ def format_report(
     lines = [
         "# Sentiment benchmark",
         "",
-        f"`supportbot bench-sentiment`{f' --limit {limit}' if limit else ''}, run "
+        f"`supportbot-lab bench-sentiment`{f' --limit {limit}' if limit else ''}, run "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPU cores "
         f"({platform.processor() or platform.machine()}, 1-minute load average {load:.1f} at the "
         f"end), vaderSentiment {metadata.version('vadersentiment')}.",

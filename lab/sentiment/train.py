@@ -5,7 +5,7 @@
 Features: the MiniLM sentence vector of each message, optionally with VADER's four scores.
 Cross-validation on the training data alone chooses whether to add VADER, the regularisation
 strength C and the class weighting; the TweetEval test split and the airline tweets are never
-looked at here (they are for `supportbot bench-sentiment`). Everything is seeded: the same
+looked at here (they are for `supportbot-lab bench-sentiment`). Everything is seeded: the same
 data and encoder give the same head.json.
 """
 

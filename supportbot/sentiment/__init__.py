@@ -2,7 +2,8 @@
 
 The default model is a logistic-regression head on the project's MiniLM encoder, trained at
 setup from `data/sentiment/` (`python -m lab.sentiment.train`); SENTIMENT_MODEL swaps in a
-Hugging Face model; `VaderSentiment` is the baseline (`supportbot bench-sentiment` compares them).
+Hugging Face model; `VaderSentiment` is the baseline (`supportbot-lab bench-sentiment` compares
+them).
 """
 
 from supportbot.sentiment.base import (

@@ -1,4 +1,4 @@
-"""`supportbot nlu-report`: the bot's NLU results scored like the benchmark's."""
+"""`supportbot-lab nlu-report`: the bot's NLU results scored like the benchmark's."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The agent console's page: one static shell; console.js signs in and draws each view from the
-console API (hash routes #/conversations, #/conversations/<id>, #/queue, #/analytics)."""
+"""The agent console's page: one static shell; the ES module console.js (and its view modules in
+static/console/) signs in and draws each view from the console API (hash routes #/conversations,
+#/conversations/<id>, #/queue, #/analytics)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from fastapi.responses import HTMLResponse
 
 router = APIRouter()
 
-# No data is interpolated: everything an agent sees comes from the API and is built with
-# textContent by console.js, so the page itself cannot carry an injection.
+# No data is interpolated: everything an agent sees comes from the API and is drawn by lit-html,
+# which puts every value in as text, so the page itself cannot carry an injection. Chart.js is a
+# classic script (the charts use window.Chart); module scripts are deferred too and run after it.
 CONSOLE_PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -19,7 +21,7 @@ CONSOLE_PAGE = """<!doctype html>
   <link rel="icon" href="data:,">
   <link rel="stylesheet" href="/static/console.css">
   <script src="/static/vendor/chart.umd.min.js" defer></script>
-  <script src="/static/console.js" defer></script>
+  <script type="module" src="/static/console.js"></script>
 </head>
 <body>
   <a class="skip" href="#main">Skip to content</a>

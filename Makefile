@@ -23,7 +23,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # Rasa reads its endpoints (action server, tracker and lock store) from the environment.
 RASA := env $$($(VENV)/bin/supportbot env) $(RASA_VENV)/bin/rasa
 
-.PHONY: help setup run db train test test-fast lint types types-app types-lab types-assistant \
+.PHONY: help setup run db train test test-fast lint lint-python lint-js types types-app types-lab types-assistant \
 	validate test-stories test-nlu pytest test-assistant bench-retrieval bench-sentiment \
 	bench-nlu clean
 
@@ -88,11 +88,16 @@ test:
 test-fast: setup
 	$(VENV)/bin/pytest -q -m "not integration and not browser and not bench"
 
-# Lint and types need only the Python environments.
-lint: $(VENV)/.installed
+# Lint and types need only the environments (the Python ones; npm's for eslint).
+lint: lint-python lint-js
+
+lint-python: $(VENV)/.installed
 	$(VENV)/bin/ruff check $(PY_SOURCES)
 	$(VENV)/bin/ruff format --check $(PY_SOURCES)
 	$(VENV)/bin/lint-imports
+
+lint-js: $(VENDOR)
+	npm run --silent lint
 
 types: types-app types-lab types-assistant
 

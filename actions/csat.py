@@ -10,6 +10,7 @@ from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
 
 from actions.crm import CRMUnavailable, customer_id_for, free_text, run_in_crm
+from supportbot.crm.repositories import MAX_CSAT_COMMENT_LENGTH
 from supportbot.store import CRM
 
 if TYPE_CHECKING:
@@ -21,7 +22,6 @@ logger = logging.getLogger(__name__)
 
 # Stored in a slot when the customer passes on the question (or moves on to something else).
 SKIPPED = "skipped"
-MAX_COMMENT_LENGTH = 2000
 _WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _RATING = re.compile(r"^\D*?\b([1-5])\b(?:\s*(?:/\s*5|out of 5|stars?))?\D*$", re.IGNORECASE)
 _NO_COMMENT = re.compile(r"^\s*(no|nope|nothing|none|skip|no thanks?|all good|n/a)\W*$", re.I)
@@ -74,7 +74,7 @@ class ValidateCsatForm(FormValidationAction):
         text = free_text(slot_value)
         if not text or text.startswith("/") or _NO_COMMENT.match(text) or _declined(tracker):
             return {"csat_comment": SKIPPED}
-        return {"csat_comment": text[:MAX_COMMENT_LENGTH]}
+        return {"csat_comment": text[:MAX_CSAT_COMMENT_LENGTH]}
 
 
 class ActionRecordCsat(Action):

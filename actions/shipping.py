@@ -9,6 +9,7 @@ from rasa_sdk.events import SlotSet
 
 from actions.verification import OrderReply, OwnedOrderAction, VerifiedCustomerForm
 from supportbot.crm import AddressChangeNotAllowed, Order
+from supportbot.crm.repositories import MAX_ADDRESS_LENGTH
 from supportbot.store import CRM
 
 if TYPE_CHECKING:
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
     from rasa_sdk.types import DomainDict
 
 MIN_ADDRESS_LENGTH = 10
-MAX_ADDRESS_LENGTH = 300
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 

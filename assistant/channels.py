@@ -19,11 +19,9 @@ from sanic import Blueprint
 
 from assistant.environment import SESSION_SECRET_VARIABLE, session_secret
 from common import conversation_ids
-from common.chat_messages import bot_message
+from common.chat_messages import MAX_MESSAGE_LENGTH, bot_message
 
 logger = logging.getLogger(__name__)
-
-MAX_MESSAGE_LENGTH = 1000  # as the web app's REST proxy (supportbot/web/chat_api.py)
 
 
 class ChatMessageOutput(SocketIOOutput):

@@ -31,6 +31,7 @@ from supportbot.crm.profile import refresh_profile, satisfaction_estimate, senti
 _ORDER_NUMBER = re.compile(r"^\s*#?\s*(\d{6})\s*$")
 _INVOICE_NUMBER = re.compile(r"^\s*(?:inv)?[\s#-]*(\d{6})\s*$", re.IGNORECASE)
 MAX_ADDRESS_LENGTH = 300
+MAX_CSAT_COMMENT_LENGTH = 2000
 VERIFICATION_METHODS = frozenset({"order_email", "token"})
 
 
@@ -287,7 +288,7 @@ class Interactions:
             raise ValueError("a CSAT rating is a whole number from 1 to 5")
         interaction = self.start_or_get(sender_id)
         interaction.csat_rating = rating
-        interaction.csat_comment = (comment or "").strip()[:2000] or None
+        interaction.csat_comment = (comment or "").strip()[:MAX_CSAT_COMMENT_LENGTH] or None
         interaction.csat_at = utcnow()
         return interaction
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,10 +25,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-_ORDER_NUMBER = re.compile(r"^\s*(?:order\s*(?:no\.?|number)?\s*)?#?\s*(\d{6})\s*$", re.IGNORECASE)
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[A-Za-z]{2,}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]+")
 
 
 class CRMUnavailable(RuntimeError):
@@ -52,33 +47,6 @@ async def run_in_crm(work: Callable[[CRM], T]) -> T:
     except SQLAlchemyError as error:
         logger.error("CRM call failed: %s", type(error).__name__)
         raise CRMUnavailable(type(error).__name__) from error
-
-
-def normalise_order_number(value: Any) -> str | None:
-    """'#100001', 'order 100001' or 100001 -> '100001'; anything else -> None."""
-    if isinstance(value, list):  # the same entity extracted twice
-        value = value[0] if value else None
-    if isinstance(value, int):
-        value = str(value)
-    if not isinstance(value, str):
-        return None
-    match = _ORDER_NUMBER.match(value)
-    return match.group(1) if match else None
-
-
-def free_text(value: Any) -> str:
-    """What the customer typed, without control characters; '' for anything but text."""
-    return _CONTROL.sub(" ", value if isinstance(value, str) else "").strip()
-
-
-def normalise_email(value: Any) -> str | None:
-    """A plausible email address, stripped and lower-cased, or None."""
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if not isinstance(value, str):
-        return None
-    value = value.strip().strip(".,;").lower()
-    return value if _EMAIL.match(value) else None
 
 
 def _token_from(tracker: Tracker) -> str | None:

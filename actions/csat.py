@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
 
-from actions.crm import CRMUnavailable, customer_id_for, free_text, run_in_crm
+from actions.crm import CRMUnavailable, customer_id_for, run_in_crm
+from supportbot.crm.customer_input import customer_text
 from supportbot.crm.repositories import MAX_CSAT_COMMENT_LENGTH
 from supportbot.store import CRM
 
@@ -71,7 +72,7 @@ class ValidateCsatForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        text = free_text(slot_value)
+        text = customer_text(slot_value, multiline=True)
         if not text or text.startswith("/") or _NO_COMMENT.match(text) or _declined(tracker):
             return {"csat_comment": SKIPPED}
         return {"csat_comment": text[:MAX_CSAT_COMMENT_LENGTH]}

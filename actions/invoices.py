@@ -10,12 +10,12 @@ from rasa_sdk.events import SlotSet
 from actions.crm import (
     CRMUnavailable,
     customer_id_for,
-    normalise_order_number,
     record_conversation,
     run_in_crm,
 )
 from actions.verification import VerifiedCustomerForm, not_verified_reply
 from supportbot.crm import Invoice
+from supportbot.crm.customer_input import parse_order_number
 from supportbot.crm.formatting import format_money
 from supportbot.store import CRM
 
@@ -60,7 +60,7 @@ class ActionShowInvoices(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         invoice_number = tracker.get_slot("invoice_id")
-        order_number = normalise_order_number(tracker.get_slot("order_id"))
+        order_number = parse_order_number(tracker.get_slot("order_id"))
         try:
             customer_id = await customer_id_for(tracker)
             if customer_id is None:

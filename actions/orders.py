@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from rasa_sdk.events import SlotSet
 
-from actions.crm import CRMUnavailable, customer_id_for, normalise_order_number, run_in_crm
+from actions.crm import CRMUnavailable, customer_id_for, run_in_crm
 from actions.verification import OrderReply, OwnedOrderAction, VerifiedCustomerForm
 from supportbot.crm import Order, OrderNotCancellable, OrderStatus
+from supportbot.crm.customer_input import parse_order_number
 from supportbot.store import CRM
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class ValidateCancelOrderForm(VerifiedCustomerForm):
         return slots
 
     async def _cancellable(self, tracker: Tracker) -> bool:
-        order_number = normalise_order_number(tracker.get_slot("order_id"))
+        order_number = parse_order_number(tracker.get_slot("order_id"))
         if order_number is None:
             return True
         try:

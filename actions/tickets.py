@@ -10,11 +10,11 @@ from rasa_sdk.events import SlotSet
 from actions.crm import (
     CRMUnavailable,
     customer_id_for,
-    free_text,
     record_conversation,
     run_in_crm,
 )
 from supportbot.crm import TicketKind
+from supportbot.crm.customer_input import customer_text
 from supportbot.store import CRM
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class ValidateSupportTicketForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        text = free_text(slot_value)
+        text = customer_text(slot_value, multiline=True)
         if len(text) < MIN_DESCRIPTION_LENGTH:
             dispatcher.utter_message(
                 text="Could you tell me a bit more, so our team can act on it straight away?"

@@ -6,7 +6,6 @@ Once bound, an order number is only accepted if it belongs to that customer.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,12 +16,16 @@ from actions.crm import (
     CRMUnavailable,
     customer_id_for,
     first_name,
-    normalise_email,
-    normalise_order_number,
     record_conversation,
     run_in_crm,
 )
 from supportbot.crm import Order
+from supportbot.crm.customer_input import (
+    find_email,
+    find_order_number,
+    parse_email,
+    parse_order_number,
+)
 from supportbot.store import CRM
 
 if TYPE_CHECKING:
@@ -31,9 +34,6 @@ if TYPE_CHECKING:
     from rasa_sdk.types import DomainDict
 
 MAX_VERIFICATION_ATTEMPTS = 3
-
-_ORDER_IN_TEXT = re.compile(r"(?<!\d)#?(\d{6})(?!\d)")
-_EMAIL_IN_TEXT = re.compile(r"[^@\s<>()\[\],;:\"']+@[^@\s<>()\[\],;:\"']+\.[A-Za-z]{2,}")
 
 
 class VerifiedCustomerForm(FormValidationAction):
@@ -71,16 +71,16 @@ class VerifiedCustomerForm(FormValidationAction):
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != "order_id" or tracker.get_slot("order_id"):
             return {}
-        match = _ORDER_IN_TEXT.search((tracker.latest_message or {}).get("text") or "")
-        return {"order_id": match.group(1)} if match else {}
+        order_number = find_order_number((tracker.latest_message or {}).get("text") or "")
+        return {"order_id": order_number} if order_number else {}
 
     async def extract_email(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != "email" or tracker.get_slot("email"):
             return {}
-        match = _EMAIL_IN_TEXT.search((tracker.latest_message or {}).get("text") or "")
-        return {"email": match.group(0)} if match else {}
+        email = find_email((tracker.latest_message or {}).get("text") or "")
+        return {"email": email} if email else {}
 
     async def validate_order_id(
         self,
@@ -89,7 +89,7 @@ class VerifiedCustomerForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        order_number = normalise_order_number(slot_value)
+        order_number = parse_order_number(slot_value)
         if order_number is None:
             dispatcher.utter_message(
                 text="That doesn't look like one of our order numbers: they have 6 digits, "
@@ -131,14 +131,14 @@ class VerifiedCustomerForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        email = normalise_email(slot_value)
+        email = parse_email(slot_value)
         if email is None:
             dispatcher.utter_message(
                 text="That doesn't look like an email address. Please type it like "
                 "name@example.com."
             )
             return {"email": None}
-        order_number = normalise_order_number(tracker.get_slot("order_id"))
+        order_number = parse_order_number(tracker.get_slot("order_id"))
         if order_number is None:
             return {"email": None}
         sender_id = tracker.sender_id
@@ -196,7 +196,7 @@ class OwnedOrderAction(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        order_number = normalise_order_number(tracker.get_slot("order_id"))
+        order_number = parse_order_number(tracker.get_slot("order_id"))
         try:
             customer_id = await customer_id_for(tracker)
             if customer_id is None or order_number is None:

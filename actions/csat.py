@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
 
-from actions.crm import CRMUnavailable, customer_id_for, run_in_crm
+from actions.crm import CRMUnavailable, run_for_customer
 from supportbot.crm.customer_input import customer_text
 from supportbot.crm.repositories import MAX_CSAT_COMMENT_LENGTH
 from supportbot.store import CRM
@@ -94,17 +94,14 @@ class ActionRecordCsat(Action):
             dispatcher.utter_message(response="utter_csat_skipped")
             return reset
         sender_id = tracker.sender_id
+
+        def work(crm: CRM, customer_id: int | None) -> None:
+            crm.interactions.record_csat(sender_id, rating, None if comment == SKIPPED else comment)
+            if customer_id is not None:
+                crm.profiles.refresh(customer_id)
+
         try:
-            customer_id = await customer_id_for(tracker)
-
-            def work(crm: CRM) -> None:
-                crm.interactions.record_csat(
-                    sender_id, rating, None if comment == SKIPPED else comment
-                )
-                if customer_id is not None:
-                    crm.profiles.refresh(customer_id)
-
-            await run_in_crm(work)
+            await run_for_customer(tracker, work)
         except CRMUnavailable:
             # The rating stays in the transcript (slot events), so it can be recovered later.
             logger.error("Could not store a CSAT rating: the CRM is unavailable")

@@ -1,18 +1,21 @@
-"""How actions reach the CRM: one session per call, run off the event loop.
+"""How actions reach the CRM: one transaction per action, run off the event loop.
 
-Every action that touches customer data goes through `customer_id_for`, which answers from the
-CRM's record of verified identity for this conversation (or a validly signed token), never from
-slots, entities or unsigned metadata.
+`run_for_customer` works out who the customer is and does the action's work in the same
+transaction. The customer is the one the CRM's record of verified identity for this conversation
+names, or one a validly signed token in the latest message binds; never one from slots, entities
+or unsigned metadata.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
+import functools
 import logging
-import re
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from supportbot.crm import IdentityConflict
@@ -26,10 +29,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-_ORDER_NUMBER = re.compile(r"^\s*(?:order\s*(?:no\.?|number)?\s*)?#?\s*(\d{6})\s*$", re.IGNORECASE)
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[A-Za-z]{2,}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]+")
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 
 
 class CRMUnavailable(RuntimeError):
@@ -54,59 +54,20 @@ async def run_in_crm(work: Callable[[CRM], T]) -> T:
         raise CRMUnavailable(type(error).__name__) from error
 
 
-def normalise_order_number(value: Any) -> str | None:
-    """'#100001', 'order 100001' or 100001 -> '100001'; anything else -> None."""
-    if isinstance(value, list):  # the same entity extracted twice
-        value = value[0] if value else None
-    if isinstance(value, int):
-        value = str(value)
-    if not isinstance(value, str):
-        return None
-    match = _ORDER_NUMBER.match(value)
-    return match.group(1) if match else None
-
-
-def free_text(value: Any) -> str:
-    """What the customer typed, without control characters; '' for anything but text."""
-    return _CONTROL.sub(" ", value if isinstance(value, str) else "").strip()
-
-
-def normalise_email(value: Any) -> str | None:
-    """A plausible email address, stripped and lower-cased, or None."""
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if not isinstance(value, str):
-        return None
-    value = value.strip().strip(".,;").lower()
-    return value if _EMAIL.match(value) else None
-
-
-def _token_from(tracker: Tracker) -> str | None:
-    metadata = (tracker.latest_message or {}).get("metadata") or {}
-    token = metadata.get("customer_token") if isinstance(metadata, dict) else None
-    return token if isinstance(token, str) and token else None
-
-
-async def customer_id_for(tracker: Tracker) -> int | None:
-    """The verified customer of this conversation, or None while the customer is anonymous.
+async def run_for_customer(tracker: Tracker, work: Callable[[CRM, int | None], T]) -> T:
+    """Run `work(crm, customer_id)` inside one CRM transaction in a worker thread, with the
+    verified customer of this conversation, or None while the customer is anonymous.
 
     A validly signed token in the latest message binds the conversation on first sight; a
     token for a different customer than the one already bound is ignored.
+
+    Raises:
+        CRMUnavailable: if the database fails; the transaction (a new binding too) is rolled back.
     """
     sender_id = tracker.sender_id
-    token = _token_from(tracker)
-    token_customer: int | None = None
-    if token:
-        settings = get_settings()
-        if settings.identity_secret:
-            try:
-                token_customer = verify_customer_token(token, secret=settings.identity_secret)
-            except InvalidCustomerToken as error:
-                logger.warning("Rejected a customer token: %s", error)
-        else:
-            logger.warning("A customer token arrived but SUPPORTBOT_IDENTITY_SECRET is not set")
+    token_customer = _token_customer(tracker)
 
-    def resolve(crm: CRM) -> int | None:
+    def verified_customer(crm: CRM) -> int | None:
         bound = crm.interactions.verified_customer_id(sender_id)
         if token_customer is None or bound == token_customer:
             return bound
@@ -120,7 +81,49 @@ async def customer_id_for(tracker: Tracker) -> int | None:
             return bound
         return token_customer
 
-    return await run_in_crm(resolve)
+    return await run_in_crm(lambda crm: work(crm, verified_customer(crm)))
+
+
+def _token_customer(tracker: Tracker) -> int | None:
+    """The customer a validly signed token in the latest message names, if any."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    token = metadata.get("customer_token") if isinstance(metadata, dict) else None
+    if not isinstance(token, str) or not token:
+        return None
+    secret = get_settings().identity_secret
+    if not secret:
+        logger.warning("A customer token arrived but SUPPORTBOT_IDENTITY_SECRET is not set")
+        return None
+    try:
+        return verify_customer_token(token, secret=secret)
+    except InvalidCustomerToken as error:
+        logger.warning("Rejected a customer token: %s", error)
+        return None
+
+
+def tell_customer_if_crm_unavailable(
+    returning: Any, *, response: str = "utter_crm_unavailable"
+) -> Callable[[Handler], Handler]:
+    """Decorate an action's `run` or a form's `validate_<slot>`: when the CRM is unavailable the
+    customer hears `response`, and Rasa gets `returning` (the events or slots to set)."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def handle(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await handler(*args, **kwargs)
+            except CRMUnavailable:
+                dispatcher = next(
+                    arg
+                    for arg in (*args, *kwargs.values())
+                    if isinstance(arg, CollectingDispatcher)
+                )
+                dispatcher.utter_message(response=response)
+                return copy.deepcopy(returning)
+
+        return cast(Handler, handle)
+
+    return decorate
 
 
 def first_name(full_name: str) -> str:

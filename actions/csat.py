@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
 
-from actions.crm import CRMUnavailable, customer_id_for, free_text, run_in_crm
+from actions.crm import CRMUnavailable, run_for_customer
+from supportbot.crm.customer_input import customer_text
+from supportbot.crm.repositories import MAX_CSAT_COMMENT_LENGTH
 from supportbot.store import CRM
 
 if TYPE_CHECKING:
@@ -21,7 +23,6 @@ logger = logging.getLogger(__name__)
 
 # Stored in a slot when the customer passes on the question (or moves on to something else).
 SKIPPED = "skipped"
-MAX_COMMENT_LENGTH = 2000
 _WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _RATING = re.compile(r"^\D*?\b([1-5])\b(?:\s*(?:/\s*5|out of 5|stars?))?\D*$", re.IGNORECASE)
 _NO_COMMENT = re.compile(r"^\s*(no|nope|nothing|none|skip|no thanks?|all good|n/a)\W*$", re.I)
@@ -71,10 +72,10 @@ class ValidateCsatForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        text = free_text(slot_value)
+        text = customer_text(slot_value, multiline=True)
         if not text or text.startswith("/") or _NO_COMMENT.match(text) or _declined(tracker):
             return {"csat_comment": SKIPPED}
-        return {"csat_comment": text[:MAX_COMMENT_LENGTH]}
+        return {"csat_comment": text[:MAX_CSAT_COMMENT_LENGTH]}
 
 
 class ActionRecordCsat(Action):
@@ -93,17 +94,14 @@ class ActionRecordCsat(Action):
             dispatcher.utter_message(response="utter_csat_skipped")
             return reset
         sender_id = tracker.sender_id
+
+        def work(crm: CRM, customer_id: int | None) -> None:
+            crm.interactions.record_csat(sender_id, rating, None if comment == SKIPPED else comment)
+            if customer_id is not None:
+                crm.profiles.refresh(customer_id)
+
         try:
-            customer_id = await customer_id_for(tracker)
-
-            def work(crm: CRM) -> None:
-                crm.interactions.record_csat(
-                    sender_id, rating, None if comment == SKIPPED else comment
-                )
-                if customer_id is not None:
-                    crm.profiles.refresh(customer_id)
-
-            await run_in_crm(work)
+            await run_for_customer(tracker, work)
         except CRMUnavailable:
             # The rating stays in the transcript (slot events), so it can be recovered later.
             logger.error("Could not store a CSAT rating: the CRM is unavailable")

@@ -8,10 +8,9 @@ from rasa_sdk import Action
 from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
 
 from actions.crm import (
-    CRMUnavailable,
-    customer_id_for,
     record_conversation,
-    run_in_crm,
+    run_for_customer,
+    tell_customer_if_crm_unavailable,
     user_intents,
 )
 from supportbot.crm import TicketKind
@@ -22,6 +21,13 @@ if TYPE_CHECKING:
     from rasa_sdk.executor import CollectingDispatcher
     from rasa_sdk.types import DomainDict
 
+# An escalation interrupts whatever form the customer was in, whether or not a person is found.
+_LEAVE_THE_FORM: list[dict[str, Any]] = [
+    ActiveLoop(None),
+    SlotSet("requested_slot", None),
+    SlotSet("escalation_reason", None),
+]
+
 
 async def open_handoff(tracker: Tracker, subject: str, reason: str, note: str = "") -> str:
     """Record a handoff ticket pointing at the transcript and put the conversation in the
@@ -31,9 +37,8 @@ async def open_handoff(tracker: Tracker, subject: str, reason: str, note: str = 
         CRMUnavailable: if the ticket could not be written.
     """
     sender_id = tracker.sender_id
-    customer_id = await customer_id_for(tracker)
 
-    def work(crm: CRM) -> str:
+    def work(crm: CRM, customer_id: int | None) -> str:
         record_conversation(crm, tracker)
         ticket = crm.tickets.open(
             kind=TicketKind.HANDOFF,
@@ -50,7 +55,7 @@ async def open_handoff(tracker: Tracker, subject: str, reason: str, note: str = 
         crm.handoffs.request(sender_id, reason=reason, ticket=ticket)
         return ticket.reference
 
-    return await run_in_crm(work)
+    return await run_for_customer(tracker, work)
 
 
 class ActionHandoff(Action):
@@ -64,16 +69,13 @@ class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
 
+    @tell_customer_if_crm_unavailable(returning=[], response="utter_handoff_unavailable")
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        try:
-            reference = await open_handoff(
-                tracker, "Customer asked for a human agent", "The customer asked for a person."
-            )
-        except CRMUnavailable:
-            dispatcher.utter_message(response="utter_handoff_unavailable")
-            return []
+        reference = await open_handoff(
+            tracker, "Customer asked for a human agent", "The customer asked for a person."
+        )
         dispatcher.utter_message(
             text="I'm connecting you with a person from our team. They'll reply right here, "
             f"usually within a few minutes. Your reference is {reference}.",
@@ -92,29 +94,23 @@ class ActionEscalate(Action):
     def name(self) -> str:
         return "action_escalate"
 
+    @tell_customer_if_crm_unavailable(
+        returning=_LEAVE_THE_FORM, response="utter_handoff_unavailable"
+    )
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         reason = tracker.get_slot("escalation_reason") or "negative sentiment"
-        events: list[dict[str, Any]] = [
-            ActiveLoop(None),
-            SlotSet("requested_slot", None),
-            SlotSet("escalation_reason", None),
-        ]
-        try:
-            reference = await open_handoff(
-                tracker,
-                "Upset customer escalated by the assistant",
-                f"Escalated by the assistant: {reason}.",
-                f" Reason: {reason}.",
-            )
-        except CRMUnavailable:
-            dispatcher.utter_message(response="utter_handoff_unavailable")
-            return events
+        reference = await open_handoff(
+            tracker,
+            "Upset customer escalated by the assistant",
+            f"Escalated by the assistant: {reason}.",
+            f" Reason: {reason}.",
+        )
         dispatcher.utter_message(
             text="I'm sorry this has been frustrating. I'm bringing in a person from our team "
             "who can sort it out; they'll reply right here shortly. "
             f"Your reference is {reference}.",
             json_message={"handoff": True, "ticket": reference, "escalated": True},
         )
-        return [*events, ConversationPaused()]
+        return [*_LEAVE_THE_FORM, ConversationPaused()]

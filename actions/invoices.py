@@ -7,15 +7,10 @@ from typing import TYPE_CHECKING, Any
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
-from actions.crm import (
-    CRMUnavailable,
-    customer_id_for,
-    normalise_order_number,
-    record_conversation,
-    run_in_crm,
-)
+from actions.crm import record_conversation, run_for_customer, tell_customer_if_crm_unavailable
 from actions.verification import VerifiedCustomerForm, not_verified_reply
 from supportbot.crm import Invoice
+from supportbot.crm.customer_input import parse_order_number
 from supportbot.crm.formatting import format_money
 from supportbot.store import CRM
 
@@ -38,54 +33,44 @@ class ValidateInvoiceForm(VerifiedCustomerForm):
 
     form = "invoice_form"
 
-    async def required_slots(
-        self,
-        domain_slots: list[str],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
+    def slots_for_customer(
+        self, crm: CRM, customer_id: int, domain_slots: list[str], tracker: Tracker
     ) -> list[str]:
-        try:
-            verified = await customer_id_for(tracker) is not None
-        except CRMUnavailable:
-            verified = False
-        return list(domain_slots) if verified else ["order_id", "email", *domain_slots]
+        return list(domain_slots)
 
 
 class ActionShowInvoices(Action):
     def name(self) -> str:
         return "action_show_invoices"
 
+    @tell_customer_if_crm_unavailable(returning=[])
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         invoice_number = tracker.get_slot("invoice_id")
-        order_number = normalise_order_number(tracker.get_slot("order_id"))
-        try:
-            customer_id = await customer_id_for(tracker)
+        order_number = parse_order_number(tracker.get_slot("order_id"))
+
+        def work(crm: CRM, customer_id: int | None) -> str | None:
             if customer_id is None:
-                return not_verified_reply(dispatcher)
+                return None
+            record_conversation(crm, tracker)
+            if isinstance(invoice_number, str) and invoice_number:
+                invoice = crm.invoices.find_for_customer(customer_id, invoice_number)
+                if invoice is None:
+                    return f"I couldn't find invoice {invoice_number} on your account."
+                return "Here it is: " + describe_invoice(invoice) + "."
+            invoices = (
+                crm.invoices.for_order(customer_id, order_number)
+                if order_number
+                else crm.invoices.for_customer(customer_id)
+            )
+            if not invoices:
+                return "I couldn't find any invoices on your account yet."
+            lines = "\n".join(f"- {describe_invoice(invoice)}" for invoice in invoices)
+            return f"Here are your invoices:\n{lines}\nYou can download each one from Orders."
 
-            def work(crm: CRM) -> str:
-                record_conversation(crm, tracker)
-                if isinstance(invoice_number, str) and invoice_number:
-                    invoice = crm.invoices.find_for_customer(customer_id, invoice_number)
-                    if invoice is None:
-                        return f"I couldn't find invoice {invoice_number} on your account."
-                    return "Here it is: " + describe_invoice(invoice) + "."
-                invoices = (
-                    crm.invoices.for_order(customer_id, order_number)
-                    if order_number
-                    else crm.invoices.for_customer(customer_id)
-                )
-                if not invoices:
-                    return "I couldn't find any invoices on your account yet."
-                lines = "\n".join(f"- {describe_invoice(invoice)}" for invoice in invoices)
-                return f"Here are your invoices:\n{lines}\nYou can download each one from Orders."
-
-            text = await run_in_crm(work)
-        except CRMUnavailable:
-            dispatcher.utter_message(response="utter_crm_unavailable")
-            return []
+        text = await run_for_customer(tracker, work)
+        if text is None:
+            return not_verified_reply(dispatcher)
         dispatcher.utter_message(text=text)
         return [SlotSet("invoice_id", None), SlotSet("email", None)]

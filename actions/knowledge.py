@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action
 
-from actions.crm import CRMUnavailable, customer_id_for, run_in_crm
+from actions.crm import CRMUnavailable, run_for_customer
 from supportbot.kb import Answer, get_knowledge_base
 
 if TYPE_CHECKING:
@@ -123,9 +123,9 @@ async def _log(tracker: Tracker, kind: str, reason: str, answer: Answer) -> None
         "intent": ((tracker.latest_message or {}).get("intent") or {}).get("name"),
     }
     with suppress(CRMUnavailable):  # the answer has been given; the log is best effort
-        customer_id = await customer_id_for(tracker)
-        await run_in_crm(
-            lambda crm: crm.decisions.log(
+        await run_for_customer(
+            tracker,
+            lambda crm, customer_id: crm.decisions.log(
                 tracker.sender_id, kind, reason, customer_id=customer_id, details=details
-            )
+            ),
         )

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from rasa_sdk.events import SlotSet
 
-from actions.crm import CRMUnavailable, customer_id_for, normalise_order_number, run_in_crm
 from actions.verification import OrderReply, OwnedOrderAction, VerifiedCustomerForm
 from supportbot.crm import Order, OrderNotCancellable, OrderStatus
+from supportbot.crm.customer_input import parse_order_number
 from supportbot.store import CRM
 
 if TYPE_CHECKING:
@@ -68,35 +68,16 @@ class ActionTrackOrder(OwnedOrderAction):
 class ValidateCancelOrderForm(VerifiedCustomerForm):
     form = "cancel_order_form"
 
-    async def required_slots(
-        self,
-        domain_slots: list[str],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
+    def slots_for_customer(
+        self, crm: CRM, customer_id: int, domain_slots: list[str], tracker: Tracker
     ) -> list[str]:
-        slots = await super().required_slots(domain_slots, dispatcher, tracker, domain)
+        slots = super().slots_for_customer(crm, customer_id, domain_slots, tracker)
         # No point asking to confirm a cancellation that cannot happen.
-        if "email" not in slots and not await self._cancellable(tracker):
+        order_number = parse_order_number(tracker.get_slot("order_id"))
+        order = crm.orders.find_for_customer(customer_id, order_number) if order_number else None
+        if order is not None and not order.status.is_cancellable:
             slots.remove("cancel_confirmed")
         return slots
-
-    async def _cancellable(self, tracker: Tracker) -> bool:
-        order_number = normalise_order_number(tracker.get_slot("order_id"))
-        if order_number is None:
-            return True
-        try:
-            customer_id = await customer_id_for(tracker)
-            if customer_id is None:
-                return True
-
-            def cancellable(crm: CRM) -> bool:
-                order = crm.orders.find_for_customer(customer_id, order_number)
-                return order is None or order.status.is_cancellable
-
-            return await run_in_crm(cancellable)
-        except CRMUnavailable:
-            return True
 
     async def validate_cancel_confirmed(
         self,

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action
 
-from actions.crm import CRMUnavailable, customer_id_for, run_in_crm
+from actions.crm import run_for_customer, tell_customer_if_crm_unavailable
 from supportbot.crm.recommendations import Recommendation, recommend_for_customer
 from supportbot.store import CRM
 
@@ -20,19 +20,21 @@ class ActionRecommendProducts(Action):
     def name(self) -> str:
         return "action_recommend_products"
 
+    @tell_customer_if_crm_unavailable(returning=[])
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        try:
-            customer_id = await customer_id_for(tracker)
-            if customer_id is None:
-                dispatcher.utter_message(response="utter_recommendation_needs_identity")
-                return []
-            reply = await run_in_crm(lambda crm: _recommend(crm, tracker.sender_id, customer_id))
-        except CRMUnavailable:
-            dispatcher.utter_message(response="utter_crm_unavailable")
-            return []
-        dispatcher.utter_message(text=reply)
+        sender_id = tracker.sender_id
+        reply = await run_for_customer(
+            tracker,
+            lambda crm, customer_id: (
+                None if customer_id is None else _recommend(crm, sender_id, customer_id)
+            ),
+        )
+        if reply is None:
+            dispatcher.utter_message(response="utter_recommendation_needs_identity")
+        else:
+            dispatcher.utter_message(text=reply)
         return []
 
 

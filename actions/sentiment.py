@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
-from actions.crm import CRMUnavailable, customer_id_for, record_conversation, run_in_crm
+from actions.crm import CRMUnavailable, record_conversation, run_for_customer
 from supportbot.escalation import escalation_reason
 from supportbot.sentiment import Sentiment, VaderSentiment, get_sentiment_model
 from supportbot.store import CRM
@@ -99,9 +99,8 @@ class ActionAnalyseMessage(Action):
         tracker: Tracker, intent: str | None, sentiment: Sentiment, intensity: float
     ) -> str | None:
         sender_id = tracker.sender_id
-        customer_id = await customer_id_for(tracker)
 
-        def work(crm: CRM) -> str | None:
+        def work(crm: CRM, customer_id: int | None) -> str | None:
             interaction = crm.interactions.record_sentiment(
                 sender_id, intent=intent, label=sentiment.label, score=round(sentiment.score, 4)
             )
@@ -123,4 +122,4 @@ class ActionAnalyseMessage(Action):
                 )
             return reason
 
-        return await run_in_crm(work)
+        return await run_for_customer(tracker, work)

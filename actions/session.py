@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 from rasa_sdk import Action
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 
-from actions.crm import CRMUnavailable, customer_id_for, first_name, record_conversation, run_in_crm
+from actions.crm import (
+    CRMUnavailable,
+    first_name,
+    record_conversation,
+    run_for_customer,
+    run_in_crm,
+)
 from actions.orders import describe_status
 from supportbot.crm import OrderStatus
 from supportbot.store import CRM
@@ -55,9 +61,9 @@ class ActionGreet(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         try:
-            customer_id = await customer_id_for(tracker)
-            greeting = await run_in_crm(
-                lambda crm: personal_greeting(crm, tracker, customer_id, date.today())
+            greeting = await run_for_customer(
+                tracker,
+                lambda crm, customer_id: personal_greeting(crm, tracker, customer_id, date.today()),
             )
         except CRMUnavailable:
             greeting = None

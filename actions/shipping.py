@@ -9,6 +9,8 @@ from rasa_sdk.events import SlotSet
 
 from actions.verification import OrderReply, OwnedOrderAction, VerifiedCustomerForm
 from supportbot.crm import AddressChangeNotAllowed, Order
+from supportbot.crm.customer_input import customer_text
+from supportbot.crm.repositories import MAX_ADDRESS_LENGTH
 from supportbot.store import CRM
 
 if TYPE_CHECKING:
@@ -17,8 +19,6 @@ if TYPE_CHECKING:
     from rasa_sdk.types import DomainDict
 
 MIN_ADDRESS_LENGTH = 10
-MAX_ADDRESS_LENGTH = 300
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def _not_changeable(order: Order) -> str:
@@ -41,7 +41,7 @@ class ValidateChangeAddressForm(VerifiedCustomerForm):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        address = _CONTROL.sub(" ", slot_value if isinstance(slot_value, str) else "").strip()
+        address = customer_text(slot_value, multiline=False)
         if not MIN_ADDRESS_LENGTH <= len(address) <= MAX_ADDRESS_LENGTH or not re.search(
             r"\d", address
         ):

@@ -7,14 +7,9 @@ from typing import TYPE_CHECKING, Any
 from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
 
-from actions.crm import (
-    CRMUnavailable,
-    customer_id_for,
-    free_text,
-    record_conversation,
-    run_in_crm,
-)
+from actions.crm import record_conversation, run_for_customer, tell_customer_if_crm_unavailable
 from supportbot.crm import TicketKind
+from supportbot.crm.customer_input import customer_text
 from supportbot.store import CRM
 
 if TYPE_CHECKING:
@@ -42,7 +37,7 @@ class ValidateSupportTicketForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        text = free_text(slot_value)
+        text = customer_text(slot_value, multiline=True)
         if len(text) < MIN_DESCRIPTION_LENGTH:
             dispatcher.utter_message(
                 text="Could you tell me a bit more, so our team can act on it straight away?"
@@ -55,6 +50,7 @@ class ActionOpenTicket(Action):
     def name(self) -> str:
         return "action_open_ticket"
 
+    @tell_customer_if_crm_unavailable(returning=[])
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
@@ -64,30 +60,24 @@ class ActionOpenTicket(Action):
             else TicketKind.COMPLAINT
         )
         description = str(tracker.get_slot("issue_description") or "")
-        try:
-            customer_id = await customer_id_for(tracker)
 
-            def work(crm: CRM) -> str:
-                record_conversation(crm, tracker)
-                ticket = crm.tickets.open(
-                    kind=kind,
-                    subject=_SUBJECTS[kind],
-                    description=description,
-                    customer_id=customer_id,
-                    sender_id=tracker.sender_id,
-                    priority="high" if kind is TicketKind.PAYMENT_ISSUE else "normal",
-                )
-                return ticket.reference
+        def work(crm: CRM, customer_id: int | None) -> str:
+            record_conversation(crm, tracker)
+            ticket = crm.tickets.open(
+                kind=kind,
+                subject=_SUBJECTS[kind],
+                description=description,
+                customer_id=customer_id,
+                sender_id=tracker.sender_id,
+                priority="high" if kind is TicketKind.PAYMENT_ISSUE else "normal",
+            )
+            follow_up = (
+                "We'll reply by email within one business day."
+                if customer_id is not None
+                else "Please keep this reference: as you haven't verified an order with me, "
+                "quote it when you contact us."
+            )
+            return f"I've opened ticket {ticket.reference} for our team. {follow_up}"
 
-            reference = await run_in_crm(work)
-        except CRMUnavailable:
-            dispatcher.utter_message(response="utter_crm_unavailable")
-            return []
-        follow_up = (
-            "We'll reply by email within one business day."
-            if customer_id is not None
-            else "Please keep this reference: as you haven't verified an order with me, "
-            "quote it when you contact us."
-        )
-        dispatcher.utter_message(text=f"I've opened ticket {reference} for our team. {follow_up}")
+        dispatcher.utter_message(text=await run_for_customer(tracker, work))
         return [SlotSet("issue_description", None), SlotSet("ticket_kind", None)]

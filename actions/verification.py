@@ -6,7 +6,6 @@ Once bound, an order number is only accepted if it belongs to that customer.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,14 +14,19 @@ from rasa_sdk.events import SlotSet
 
 from actions.crm import (
     CRMUnavailable,
-    customer_id_for,
     first_name,
-    normalise_email,
-    normalise_order_number,
     record_conversation,
+    run_for_customer,
     run_in_crm,
+    tell_customer_if_crm_unavailable,
 )
 from supportbot.crm import Order
+from supportbot.crm.customer_input import (
+    find_email,
+    find_order_number,
+    parse_email,
+    parse_order_number,
+)
 from supportbot.store import CRM
 
 if TYPE_CHECKING:
@@ -32,14 +36,12 @@ if TYPE_CHECKING:
 
 MAX_VERIFICATION_ATTEMPTS = 3
 
-_ORDER_IN_TEXT = re.compile(r"(?<!\d)#?(\d{6})(?!\d)")
-_EMAIL_IN_TEXT = re.compile(r"[^@\s<>()\[\],;:\"']+@[^@\s<>()\[\],;:\"']+\.[A-Za-z]{2,}")
-
 
 class VerifiedCustomerForm(FormValidationAction):
     """Base for forms about one of the customer's orders.
 
-    Subclasses set `form` and may override `check_order` to veto an owned order.
+    Subclasses set `form` and may override `check_order` to veto an owned order, and
+    `slots_for_customer` to ask a verified customer less.
     """
 
     form = ""
@@ -54,15 +56,33 @@ class VerifiedCustomerForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
+        def slots(crm: CRM, customer_id: int | None) -> list[str]:
+            if customer_id is None:
+                return self.slots_for_anonymous(domain_slots)
+            return self.slots_for_customer(crm, customer_id, domain_slots, tracker)
+
+        try:
+            return await run_for_customer(tracker, slots)
+        except CRMUnavailable:  # without the CRM no one counts as verified
+            return self.slots_for_anonymous(domain_slots)
+
+    def slots_for_anonymous(self, domain_slots: list[str]) -> list[str]:
+        """An order number, then the email on that order, before the form's own slots."""
+        slots = self._with_order_id(domain_slots)
+        slots.insert(slots.index("order_id") + 1, "email")
+        return slots
+
+    def slots_for_customer(
+        self, crm: CRM, customer_id: int, domain_slots: list[str], tracker: Tracker
+    ) -> list[str]:
+        """What a verified customer is asked: which of their orders, and the form's own slots."""
+        return self._with_order_id(domain_slots)
+
+    @staticmethod
+    def _with_order_id(domain_slots: list[str]) -> list[str]:
         slots = list(domain_slots)
         if "order_id" not in slots:
             slots.insert(0, "order_id")
-        try:
-            verified = await customer_id_for(tracker) is not None
-        except CRMUnavailable:
-            verified = False
-        if not verified:
-            slots.insert(slots.index("order_id") + 1, "email")
         return slots
 
     # Free-text fallbacks for when NLU misses the entity in a bare answer.
@@ -71,17 +91,18 @@ class VerifiedCustomerForm(FormValidationAction):
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != "order_id" or tracker.get_slot("order_id"):
             return {}
-        match = _ORDER_IN_TEXT.search((tracker.latest_message or {}).get("text") or "")
-        return {"order_id": match.group(1)} if match else {}
+        order_number = find_order_number((tracker.latest_message or {}).get("text") or "")
+        return {"order_id": order_number} if order_number else {}
 
     async def extract_email(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != "email" or tracker.get_slot("email"):
             return {}
-        match = _EMAIL_IN_TEXT.search((tracker.latest_message or {}).get("text") or "")
-        return {"email": match.group(0)} if match else {}
+        email = find_email((tracker.latest_message or {}).get("text") or "")
+        return {"email": email} if email else {}
 
+    @tell_customer_if_crm_unavailable(returning={"order_id": None})
     async def validate_order_id(
         self,
         slot_value: Any,
@@ -89,41 +110,36 @@ class VerifiedCustomerForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        order_number = normalise_order_number(slot_value)
+        order_number = parse_order_number(slot_value)
         if order_number is None:
             dispatcher.utter_message(
                 text="That doesn't look like one of our order numbers: they have 6 digits, "
                 "like 100123."
             )
             return {"order_id": None}
-        try:
-            customer_id = await customer_id_for(tracker)
+
+        def problem(crm: CRM, customer_id: int | None) -> str | None:
             if customer_id is None:
-                # Anonymous: the email question that follows decides.
-                return {"order_id": order_number}
-            problem = await run_in_crm(
-                lambda crm: self._problem_with(crm, customer_id, order_number)
-            )
-        except CRMUnavailable:
-            dispatcher.utter_message(response="utter_crm_unavailable")
-            return {"order_id": None}
-        if problem:
-            dispatcher.utter_message(text=problem)
+                return None  # anonymous: the email question that follows decides
+            order = crm.orders.find_for_customer(customer_id, order_number)
+            if order is None:
+                return (
+                    f"I couldn't find order {order_number} on your account. "
+                    "Could you check the number?"
+                )
+            return self.check_order(order)
+
+        reason = await run_for_customer(tracker, problem)
+        if reason:
+            dispatcher.utter_message(text=reason)
             return {"order_id": None}
         return {"order_id": order_number}
-
-    def _problem_with(self, crm: CRM, customer_id: int, order_number: str) -> str | None:
-        order = crm.orders.find_for_customer(customer_id, order_number)
-        if order is None:
-            return (
-                f"I couldn't find order {order_number} on your account. Could you check the number?"
-            )
-        return self.check_order(order)
 
     def check_order(self, order: Order) -> str | None:
         """A reason to refuse this (owned) order, or None to accept it."""
         return None
 
+    @tell_customer_if_crm_unavailable(returning={"email": None})
     async def validate_email(
         self,
         slot_value: Any,
@@ -131,14 +147,14 @@ class VerifiedCustomerForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        email = normalise_email(slot_value)
+        email = parse_email(slot_value)
         if email is None:
             dispatcher.utter_message(
                 text="That doesn't look like an email address. Please type it like "
                 "name@example.com."
             )
             return {"email": None}
-        order_number = normalise_order_number(tracker.get_slot("order_id"))
+        order_number = parse_order_number(tracker.get_slot("order_id"))
         if order_number is None:
             return {"email": None}
         sender_id = tracker.sender_id
@@ -150,11 +166,7 @@ class VerifiedCustomerForm(FormValidationAction):
             crm.interactions.bind_customer(sender_id, customer.id, method="order_email")
             return customer.name
 
-        try:
-            name = await run_in_crm(verify)
-        except CRMUnavailable:
-            dispatcher.utter_message(response="utter_crm_unavailable")
-            return {"email": None}
+        name = await run_in_crm(verify)
         if name is not None:
             dispatcher.utter_message(text=f"Thanks, {first_name(name)}, you're verified.")
             return {"email": email, "customer_name": name, "verification_attempts": 0}
@@ -193,26 +205,24 @@ class OwnedOrderAction(Action):
     def name(self) -> str:
         return self.action_name
 
+    @tell_customer_if_crm_unavailable(returning=[])
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        order_number = normalise_order_number(tracker.get_slot("order_id"))
-        try:
-            customer_id = await customer_id_for(tracker)
+        order_number = parse_order_number(tracker.get_slot("order_id"))
+
+        def work(crm: CRM, customer_id: int | None) -> OrderReply | None:
             if customer_id is None or order_number is None:
-                return not_verified_reply(dispatcher)
+                return None
+            record_conversation(crm, tracker)
+            order = crm.orders.find_for_customer(customer_id, order_number)
+            if order is None:
+                return OrderReply(f"I couldn't find order {order_number} on your account.")
+            return self.handle(crm, order, tracker)
 
-            def work(crm: CRM) -> OrderReply:
-                record_conversation(crm, tracker)
-                order = crm.orders.find_for_customer(customer_id, order_number)
-                if order is None:
-                    return OrderReply(f"I couldn't find order {order_number} on your account.")
-                return self.handle(crm, order, tracker)
-
-            reply = await run_in_crm(work)
-        except CRMUnavailable:
-            dispatcher.utter_message(response="utter_crm_unavailable")
-            return []
+        reply = await run_for_customer(tracker, work)
+        if reply is None:
+            return not_verified_reply(dispatcher)
         dispatcher.utter_message(text=reply.text, buttons=reply.buttons or [])
         return [*reply.events, SlotSet("email", None)]
 

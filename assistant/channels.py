@@ -10,7 +10,6 @@ credentials.yml) and binds each socket to the conversation the web app signed fo
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,13 +17,11 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from assistant.environment import SESSION_SECRET_VARIABLE, session_secret
 from common import conversation_ids
-from common.chat_messages import bot_message
+from common.chat_messages import MAX_MESSAGE_LENGTH, bot_message
 
 logger = logging.getLogger(__name__)
-
-SESSION_SECRET_VARIABLE = "SUPPORTBOT_SESSION_SECRET"
-MAX_MESSAGE_LENGTH = 1000  # as the web app's REST proxy (supportbot/web/chat_api.py)
 
 
 class ChatMessageOutput(SocketIOOutput):
@@ -55,7 +52,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         channel.allowed_origins = [o.strip() for o in str(origins).split(",") if o.strip()]
         if not channel.allowed_origins:
             raise ValueError("the socketio channel needs allowed_origins in credentials.yml")
-        secret = os.environ.get(SESSION_SECRET_VARIABLE, "").strip()
+        secret = session_secret()
         if not secret:
             raise ValueError(
                 f"{SESSION_SECRET_VARIABLE} is not set: the socketio channel checks the web app's "

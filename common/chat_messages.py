@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# The longest customer message the assistant takes, through either door: the web app's REST proxy
+# and the Rasa server's socket.io channel.
+MAX_MESSAGE_LENGTH = 1000
 HANDBACK_TEXT = "You're back with the assistant. How else can I help?"
 # Status lines (not chat bubbles) the console posts, named in a bot event's metadata["notice"].
 AGENT_JOINED = "agent_joined"

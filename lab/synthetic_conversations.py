@@ -17,7 +17,11 @@ import yaml
 from sqlalchemy import func, insert, select
 
 from lab.latency import p50_p95
-from supportbot.console.conversations import ConversationFilter, list_conversations
+from supportbot.console.conversations import (
+    ConversationFilter,
+    list_conversations,
+    sentiment_band,
+)
 from supportbot.console.models import ConversationReview, ConversationTag, ReviewStatus
 from supportbot.crm.models import Customer, Interaction
 from supportbot.crm.profile import sentiment_trend
@@ -91,7 +95,9 @@ def _conversation(
     average = round(sum(scores) / len(scores), 4)
     # Unhappy conversations and explicit requests are handed off more often (~15 % overall).
     handoff_chance = (
-        0.05 + (0.2 if average < -0.25 else 0) + (0.5 if main.startswith("contact") else 0)
+        0.05
+        + (0.2 if sentiment_band(average) == "negative" else 0)
+        + (0.5 if main.startswith("contact") else 0)
     )
     handoff = rng.random() < handoff_chance
     outcome = "handoff" if handoff else rng.choices(["resolved", None], weights=[70, 30])[0]
@@ -102,7 +108,7 @@ def _conversation(
         {
             "at": (started + timedelta(seconds=20 * i)).isoformat(),
             "intent": intent,
-            "label": "negative" if s < -0.25 else "positive" if s > 0.25 else "neutral",
+            "label": sentiment_band(s),
             "score": s,
         }
         for i, (intent, s) in enumerate(zip(intents, scores, strict=True))

@@ -116,7 +116,8 @@ def _agent_create(args: argparse.Namespace) -> int:
     from supportbot.console.auth import Agents, check_password
     from supportbot.store import crm_session
 
-    # The environment variable is for scripts; people type it twice, unseen.
+    # An input of this one command, not a setting: read here, it stays out of the process-wide
+    # Settings. The environment variable is for scripts; people type it twice, unseen.
     password = os.environ.get("SUPPORTBOT_NEW_AGENT_PASSWORD")
     if password is None:
         password = getpass.getpass("Password for the new agent: ")

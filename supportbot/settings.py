@@ -81,6 +81,10 @@ class Settings:
     sentiment_model: str | None = None
     # Where the console collects the customer messages agents mark as training data.
     review_file: Path = PROJECT_ROOT / "var" / "review" / "nlu_review.yml"
+    # The public datasets the lab trains and evaluates on (the assistant runs without them).
+    datasets_dir: Path = PROJECT_ROOT.parent / "shared" / "datasets"
+    # The Bitext customer-support dataset, by default the datasets folder's copy.
+    bitext_dir: Path = PROJECT_ROOT.parent / "shared" / "datasets" / "bitext_customer_support"
     # What endpoints.yml reads: action server, tracker store and lock store.
     rasa_environment: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -99,6 +103,10 @@ class Settings:
         if web_host in LOOPBACK_NAMES:
             # A browser on this machine may call the web app by either name.
             web_origin = ",".join(f"http://{name}:{web_port}" for name in LOOPBACK_NAMES)
+        datasets_dir = Path(
+            env.get("SUPPORTBOT_DATASETS_DIR", "").strip()
+            or PROJECT_ROOT.parent / "shared" / "datasets"
+        )
         log_level = env.get("SUPPORTBOT_LOG_LEVEL", "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError(
@@ -134,6 +142,11 @@ class Settings:
             sentiment_model=env.get("SENTIMENT_MODEL", "").strip() or None,
             review_file=Path(
                 env.get("SUPPORTBOT_REVIEW_FILE", "") or data_dir / "review" / "nlu_review.yml"
+            ),
+            datasets_dir=datasets_dir,
+            bitext_dir=Path(
+                env.get("SUPPORTBOT_BITEXT_DIR", "").strip()
+                or datasets_dir / "bitext_customer_support"
             ),
             rasa_environment=_rasa_environment(env, data_dir, action_port, web_origin),
         )

@@ -12,7 +12,6 @@ a model archive runs without the project's `var/` folder.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -29,18 +28,16 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from assistant.environment import encoder_dir
 from common.encoder import FILES, Encoding, SentenceEncoder, token_vectors
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ENCODER_DIR = Path(__file__).resolve().parents[2] / "var" / "encoder"
-
 
 def configured_encoder_dir(config: dict[str, Any]) -> Path:
     """The exported encoder: the `encoder_dir` option, $SUPPORTBOT_ENCODER_DIR, or var/encoder."""
-    return Path(
-        config.get("encoder_dir") or os.environ.get("SUPPORTBOT_ENCODER_DIR") or DEFAULT_ENCODER_DIR
-    )
+    configured = config.get("encoder_dir")
+    return Path(configured) if configured else encoder_dir()
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)

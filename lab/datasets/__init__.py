@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from supportbot.settings import PROJECT_ROOT
+from supportbot.settings import get_settings
 
 
 class DatasetMissing(FileNotFoundError):
@@ -14,5 +13,4 @@ class DatasetMissing(FileNotFoundError):
 
 def datasets_dir() -> Path:
     """$SUPPORTBOT_DATASETS_DIR, or ../shared/datasets next to the checkout."""
-    configured = os.environ.get("SUPPORTBOT_DATASETS_DIR", "").strip()
-    return Path(configured) if configured else PROJECT_ROOT.parent / "shared" / "datasets"
+    return get_settings().datasets_dir

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
 import sys
 from collections import defaultdict
@@ -19,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from lab.datasets import DatasetMissing, datasets_dir
+from lab.datasets import DatasetMissing
+from supportbot.settings import get_settings
 
 Split = Literal["train", "dev", "test"]
 
@@ -76,10 +76,8 @@ class Example:
 
 
 def dataset_dir() -> Path:
-    """Where the Bitext files are: $SUPPORTBOT_BITEXT_DIR or the datasets folder's copy."""
-    configured = os.environ.get("SUPPORTBOT_BITEXT_DIR", "").strip()
-    path = Path(configured) if configured else datasets_dir() / "bitext_customer_support"
-    return path / "intent_detection_splits"
+    """Where the Bitext splits are: in $SUPPORTBOT_BITEXT_DIR or the datasets folder's copy."""
+    return get_settings().bitext_dir / "intent_detection_splits"
 
 
 def load_split(split: Split, directory: Path | None = None) -> list[Example]:

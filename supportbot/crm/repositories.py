@@ -6,12 +6,12 @@ per unit of work at the boundary (an action, a request, a CLI command).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from supportbot.crm.customer_input import canonical_email, parse_invoice_number, parse_order_number
 from supportbot.crm.models import (
     Customer,
     CustomerProfile,
@@ -28,9 +28,8 @@ from supportbot.crm.models import (
 )
 from supportbot.crm.profile import refresh_profile, satisfaction_estimate, sentiment_trend
 
-_ORDER_NUMBER = re.compile(r"^\s*#?\s*(\d{6})\s*$")
-_INVOICE_NUMBER = re.compile(r"^\s*(?:inv)?[\s#-]*(\d{6})\s*$", re.IGNORECASE)
 MAX_ADDRESS_LENGTH = 300
+MAX_CSAT_COMMENT_LENGTH = 2000
 VERIFICATION_METHODS = frozenset({"order_email", "token"})
 
 
@@ -46,18 +45,10 @@ class IdentityConflict(Exception):
     """The conversation is already bound to a different customer."""
 
 
-def parse_order_number(value: int | str) -> int | None:
-    """'100001', ' #100001 ' or 100001 -> 100001; anything else -> None."""
-    if isinstance(value, int):
-        return value if 100000 <= value <= 999999 else None
-    match = _ORDER_NUMBER.match(value) if isinstance(value, str) else None
-    return int(match.group(1)) if match else None
-
-
-def parse_invoice_number(value: str) -> str | None:
-    """'INV-500001', 'inv500001', '#500001' or '500001' -> 'INV-500001'."""
-    match = _INVOICE_NUMBER.match(value) if isinstance(value, str) else None
-    return f"INV-{match.group(1)}" if match else None
+def _order_number(value: int | str) -> int | None:
+    """The number an order is stored under, read as a customer writes it."""
+    number = parse_order_number(value)
+    return int(number) if number is not None else None
 
 
 class Customers:
@@ -68,7 +59,7 @@ class Customers:
         return self.session.get(Customer, customer_id)
 
     def find_by_email(self, email: str) -> Customer | None:
-        return self.session.scalar(select(Customer).where(Customer.email == email.strip().lower()))
+        return self.session.scalar(select(Customer).where(Customer.email == canonical_email(email)))
 
 
 class Orders:
@@ -76,7 +67,7 @@ class Orders:
         self.session = session
 
     def _by_number(self, order_number: int | str) -> Order | None:
-        number = parse_order_number(order_number)
+        number = _order_number(order_number)
         if number is None:
             return None
         return self.session.scalar(select(Order).where(Order.number == number))
@@ -89,7 +80,7 @@ class Orders:
     def verify_owner(self, order_number: int | str, email: str) -> Customer | None:
         """The order's customer, if `email` is the email on that order."""
         order = self._by_number(order_number)
-        if order is None or order.customer.email != email.strip().lower():
+        if order is None or order.customer.email != canonical_email(email):
             return None
         return order.customer
 
@@ -142,7 +133,7 @@ class Invoices:
         )
 
     def for_order(self, customer_id: int, order_number: int | str) -> list[Invoice]:
-        number = parse_order_number(order_number)
+        number = _order_number(order_number)
         if number is None:
             return []
         return list(
@@ -169,7 +160,7 @@ class Refunds:
         )
 
     def for_order(self, customer_id: int, order_number: int | str) -> list[Refund]:
-        number = parse_order_number(order_number)
+        number = _order_number(order_number)
         if number is None:
             return []
         return list(
@@ -287,7 +278,7 @@ class Interactions:
             raise ValueError("a CSAT rating is a whole number from 1 to 5")
         interaction = self.start_or_get(sender_id)
         interaction.csat_rating = rating
-        interaction.csat_comment = (comment or "").strip()[:2000] or None
+        interaction.csat_comment = (comment or "").strip()[:MAX_CSAT_COMMENT_LENGTH] or None
         interaction.csat_at = utcnow()
         return interaction
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from actions.handoff import ActionHandoff
+import pytest
+
+from actions.handoff import ActionEscalate, ActionHandoff
 from actions.invoices import ActionShowInvoices
+from actions.orders import ValidateTrackOrderForm
+from actions.recommendations import ActionRecommendProducts
 from actions.refunds import ActionRefundStatus
 from actions.session import ActionGoodbye, ActionSessionStart
 from actions.tickets import ActionOpenTicket
@@ -95,17 +99,61 @@ async def test_conversation_is_recorded_from_start_to_goodbye(crm_url, dispatche
         assert interaction.intents == ["greet", "thank", "goodbye"]
 
 
-async def test_crm_outage_gets_a_clear_message(tmp_path, monkeypatch, dispatcher, domain):
+@pytest.fixture
+def crm_down(tmp_path, monkeypatch):
     from supportbot.settings import get_settings
 
     # A directory where the database file should be: SQLite cannot open it.
     (tmp_path / "crm.db").mkdir()
     monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'crm.db'}")
     get_settings.cache_clear()
-    try:
-        await ActionRefundStatus().run(
-            dispatcher, get_tracker(slots={"order_id": "100003"}), domain
-        )
-    finally:
-        get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+LEFT_THE_FORM = [
+    {"event": "active_loop", "timestamp": None, "name": None},
+    {"event": "slot", "timestamp": None, "name": "requested_slot", "value": None},
+    {"event": "slot", "timestamp": None, "name": "escalation_reason", "value": None},
+]
+
+
+@pytest.mark.parametrize(
+    ("action", "slots", "response", "returned"),
+    [
+        (ActionRefundStatus, {"order_id": "100003"}, "utter_crm_unavailable", []),
+        (ActionShowInvoices, {}, "utter_crm_unavailable", []),
+        (
+            ActionOpenTicket,
+            {"issue_description": "The box arrived crushed."},
+            "utter_crm_unavailable",
+            [],
+        ),
+        (ActionRecommendProducts, {}, "utter_crm_unavailable", []),
+        (ActionHandoff, {}, "utter_handoff_unavailable", []),
+        (
+            ActionEscalate,
+            {"escalation_reason": "a test"},
+            "utter_handoff_unavailable",
+            LEFT_THE_FORM,
+        ),
+    ],
+)
+async def test_crm_outage_gets_a_clear_message(
+    crm_down, dispatcher, domain, action, slots, response, returned
+):
+    events = await action().run(dispatcher, get_tracker(slots=slots), domain)
+
+    assert dispatcher.messages == [{**dispatcher.messages[0], "response": response}]
+    assert events == returned
+
+
+async def test_crm_outage_while_checking_an_order_number_asks_again_later(
+    crm_down, dispatcher, domain
+):
+    tracker = get_tracker(active_loop="track_order_form")
+
+    slots = await ValidateTrackOrderForm().validate_order_id("100001", dispatcher, tracker, domain)
+
+    assert slots == {"order_id": None}
     assert dispatcher.messages == [{**dispatcher.messages[0], "response": "utter_crm_unavailable"}]

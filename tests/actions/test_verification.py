@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from actions.crm import customer_id_for
+from actions.crm import run_for_customer
 from actions.orders import ValidateTrackOrderForm
 from actions.session import ActionGreet
 from supportbot.store import crm_session
@@ -16,6 +16,11 @@ from tests.actions.conftest import (
     token_for,
     with_new_slots,
 )
+
+
+async def customer_id_for(tracker) -> int | None:
+    """Who the actions take the customer of this conversation to be."""
+    return await run_for_customer(tracker, lambda _crm, customer_id: customer_id)
 
 
 async def test_matching_order_and_email_verifies_and_binds_the_conversation(

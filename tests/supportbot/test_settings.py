@@ -46,6 +46,14 @@ def test_bad_values_name_the_variable(variable: str, value: str, message: str) -
         Settings.from_env({variable: value})
 
 
+def test_the_lab_finds_its_datasets_where_the_environment_says(tmp_path: Path) -> None:
+    default = Settings.from_env({"SUPPORTBOT_DATASETS_DIR": str(tmp_path)})
+    assert default.datasets_dir == tmp_path
+    assert default.bitext_dir == tmp_path / "bitext_customer_support"
+    own = Settings.from_env({"SUPPORTBOT_BITEXT_DIR": str(tmp_path / "bitext")})
+    assert own.bitext_dir == tmp_path / "bitext"
+
+
 def test_secrets_are_not_in_repr() -> None:
     settings = Settings.from_env({"SUPPORTBOT_SESSION_SECRET": "x" * 40})
     assert "x" * 40 not in repr(settings)

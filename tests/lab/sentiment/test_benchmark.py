@@ -18,6 +18,7 @@ from lab.datasets.sentiment import (
 )
 from lab.sentiment.benchmark import SCORER_CHECK, score
 from lab.sentiment.train import read_examples
+from supportbot.settings import get_settings
 
 needs_data = pytest.mark.skipif(
     not (datasets_dir() / "tweeteval_sentiment" / "test_text.txt").exists(),
@@ -53,8 +54,12 @@ def test_no_evaluation_text_is_trained_on() -> None:
 
 def test_missing_datasets_name_the_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUPPORTBOT_DATASETS_DIR", str(tmp_path))
-    with pytest.raises(DatasetMissing, match=str(tmp_path)):
-        load_tweeteval("test")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(DatasetMissing, match=str(tmp_path)):
+            load_tweeteval("test")
+    finally:
+        get_settings.cache_clear()
 
 
 @pytest.mark.bench

@@ -102,6 +102,14 @@ def test_demo_customers_are_as_documented(crm: CRM) -> None:
     assert isinstance(processing.total, Decimal)
 
 
+def test_the_crm_reads_an_order_number_as_the_assistant_does(crm: CRM) -> None:
+    ada = customer(crm, "ada@example.com")
+    for written in ("100001", " #100001 ", "Order no. 100001", 100001):
+        order = crm.orders.find_for_customer(ada.id, written)
+        assert order is not None and order.number == 100001
+    assert crm.orders.find_for_customer(ada.id, "100001 please") is None
+
+
 def test_orders_are_only_found_for_their_owner(crm: CRM) -> None:
     ada, grace = customer(crm, "ada@example.com"), customer(crm, "grace@example.com")
     assert crm.orders.find_for_customer(ada.id, "100002") is None

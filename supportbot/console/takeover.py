@@ -17,7 +17,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from supportbot.console.models import Agent, HandoffRequest, HandoffState
-from supportbot.crm.models import Customer, Interaction, Ticket, as_utc, utcnow
+from supportbot.crm.models import Customer, Interaction, Ticket, utc_iso, utcnow
 
 MAX_REASON_LENGTH = 300
 # The queue view is a work list, not an archive; abandoned requests beyond this stay in the table.
@@ -61,10 +61,6 @@ class Claim:
 
 def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _iso(moment: Any) -> str | None:
-    return as_utc(moment).isoformat() if moment is not None else None
 
 
 class HandoffQueue:
@@ -113,10 +109,10 @@ class HandoffQueue:
                 "customer": None if customer_id is None else {"id": customer_id, "name": name},
                 "reason": row.reason,
                 "priority": row.priority,
-                "requested_at": _iso(row.requested_at),
+                "requested_at": utc_iso(row.requested_at),
                 "state": row.state.value,
                 "agent": None if agent_id is None else {"id": agent_id, "name": agent_name},
-                "claimed_at": _iso(row.claimed_at),
+                "claimed_at": utc_iso(row.claimed_at),
             }
             for row, customer_id, name, agent_id, agent_name in rows
         ]

@@ -20,6 +20,11 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def utc_iso(moment: datetime | None) -> str | None:
+    """A stored moment as the API shows it: ISO 8601 with its UTC offset, on every database."""
+    return None if moment is None else as_utc(moment).isoformat()
+
+
 class Base(DeclarativeBase):
     pass
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from pydantic import BaseModel
 from supportbot.crm import get_engine
 from supportbot.crm.models import Base
 from supportbot.web import agent_api, chat_api, console_api, pages, responses, takeover_api
-from tests.supportbot.console.conftest import PASSWORD, create_agent
+from tests.supportbot.console.conftest import PASSWORD, add_conversation, create_agent
 from tests.supportbot.web.conftest import AGENT_TOKEN, FakeRasa, client_for, make_settings
 
 BAD_SENDER = "Invalid request: sender_id: a conversation id has 1-64 letters, digits, '-' or '_'"
@@ -156,6 +157,31 @@ def test_a_store_failure_while_signing_in_is_the_same_503(
         response = signed_in.request(method, path, json=body)
     assert_store_down(response, caplog)
     assert "sb_agent" not in response.headers.get("set-cookie", "")
+
+
+def test_a_commit_that_fails_is_a_503_and_stores_nothing(
+    signed_in: TestClient, url: str, caplog: pytest.LogCaptureFixture
+):
+    """The transaction is committed before the response is sent: a route that did its work but
+    whose commit the database refuses answers 503, not the success it had built."""
+    add_conversation(url, KNOWN, started_at=datetime.now(UTC))
+    with get_engine(url).begin() as connection:
+        # SQLite checks a deferred foreign key at COMMIT: every new tag makes the commit fail.
+        connection.exec_driver_sql(
+            "CREATE TABLE tag_audit (interaction_id INTEGER"
+            " REFERENCES interactions(id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+        connection.exec_driver_sql(
+            "CREATE TRIGGER tag_audit_on_insert AFTER INSERT ON conversation_tags"
+            " BEGIN INSERT INTO tag_audit VALUES (-1); END"
+        )
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        response = signed_in.post(f"/api/console/conversations/{KNOWN}/tags/vip")
+    assert (response.status_code, response.json()) == (503, STORE_DOWN)
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("supportbot")]
+    assert logged == ["the CRM store failed: IntegrityError"]
+    assert signed_in.get(f"/api/console/conversations/{KNOWN}/review").json()["tags"] == []
 
 
 def response_models() -> list[type[BaseModel]]:

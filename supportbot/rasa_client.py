@@ -11,7 +11,7 @@ import httpx
 
 from common.chat_messages import AGENT_JOINED, HANDBACK, HANDBACK_TEXT, ChatMessage, bot_message
 
-_SENDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_SENDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Messages the console posts are also pushed at once to a widget connected over socket.io: Rasa
 # runs the appended BotUttered events' side effects through that channel's output, which emits
 # them to the socket.io room named by the conversation id (rasa/server.py, `append_events`).
@@ -33,8 +33,9 @@ class Transcript:
 
 
 def check_sender_id(sender_id: str) -> str:
-    """Refuse sender ids that could smuggle a path or query into a URL."""
-    if not isinstance(sender_id, str) or not _SENDER_ID.match(sender_id):
+    """Refuse sender ids that could smuggle a path or query into a URL (fullmatch: `$` would
+    let a trailing newline through)."""
+    if not isinstance(sender_id, str) or not _SENDER_ID.fullmatch(sender_id):
         raise ValueError("a conversation id has 1-64 letters, digits, '-' or '_'")
     return sender_id
 

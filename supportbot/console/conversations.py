@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Select, Text, and_, cast, delete, func, or
 from sqlalchemy.orm import Session
 
 from supportbot.console.models import Agent, ConversationReview, ConversationTag, ReviewStatus
-from supportbot.crm.models import Customer, Interaction, as_utc, utcnow
+from supportbot.crm.models import Customer, Interaction, utc_iso, utcnow
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 25
@@ -255,10 +255,6 @@ def sentiment_band(average: float | None) -> Sentiment | None:
     return "positive" if average > POSITIVE_ABOVE else "neutral"
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return as_utc(moment).isoformat() if moment else None
-
-
 def _record(row: Any, tags: Sequence[str]) -> dict[str, Any]:
     customer = (
         None
@@ -267,8 +263,8 @@ def _record(row: Any, tags: Sequence[str]) -> dict[str, Any]:
     )
     return {
         "sender_id": row.sender_id,
-        "started_at": _iso(row.started_at),
-        "ended_at": _iso(row.ended_at),
+        "started_at": utc_iso(row.started_at),
+        "ended_at": utc_iso(row.ended_at),
         "customer": customer,
         "intents": list(row.intents or []),
         "outcome": row.outcome,
@@ -388,7 +384,7 @@ def review(session: Session, sender_id: str) -> dict[str, Any]:
         "status": item.status.value,
         "notes": item.notes,
         "tags": tags,
-        "updated_at": _iso(item.updated_at),
+        "updated_at": utc_iso(item.updated_at),
         "updated_by": None
         if item.updated_by is None
         else {"id": item.updated_by, "name": agent_name},

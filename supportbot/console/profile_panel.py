@@ -8,14 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from supportbot.crm.models import Customer, Interaction, Order, Ticket, as_utc
+from supportbot.crm.models import Customer, Interaction, Order, Ticket, utc_iso
 from supportbot.crm.profile import current_profile
 
 LATEST = 10
-
-
-def _iso(moment: Any) -> str | None:
-    return as_utc(moment).isoformat() if moment else None
 
 
 def profile_panel(session: Session, sender_id: str) -> dict[str, Any] | None:
@@ -54,14 +50,14 @@ def profile_panel(session: Session, sender_id: str) -> dict[str, Any] | None:
             "email": customer.email,
             "tier": profile.tier,
             "value": str(profile.value),
-            "since": _iso(customer.created_at),
+            "since": utc_iso(customer.created_at),
         },
         "orders": [
             {
                 "reference": str(order.number),
                 "status": order.status.value,
                 "total": str(order.total),
-                "placed_at": _iso(order.placed_at),
+                "placed_at": utc_iso(order.placed_at),
             }
             for order in orders
         ],
@@ -71,14 +67,14 @@ def profile_panel(session: Session, sender_id: str) -> dict[str, Any] | None:
                 "subject": ticket.subject,
                 "status": ticket.status.value,
                 "priority": ticket.priority,
-                "opened_at": _iso(ticket.created_at),
+                "opened_at": utc_iso(ticket.created_at),
             }
             for ticket in tickets
         ],
         "previous_conversations": [
             {
                 "sender_id": interaction.sender_id,
-                "started_at": _iso(interaction.started_at),
+                "started_at": utc_iso(interaction.started_at),
                 "intents": list(interaction.intents or []),
                 "outcome": interaction.outcome,
                 "sentiment_average": interaction.sentiment_average,

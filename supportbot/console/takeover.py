@@ -17,7 +17,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from supportbot.console.models import Agent, HandoffRequest, HandoffState
-from supportbot.crm.models import Customer, Interaction, Ticket, as_utc, utcnow
+from supportbot.crm.models import Customer, Interaction, Ticket, utc_iso, utcnow
 
 MAX_REASON_LENGTH = 300
 # The queue view is a work list, not an archive; abandoned requests beyond this stay in the table.
@@ -61,10 +61,6 @@ class Claim:
 
 def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _iso(moment: Any) -> str | None:
-    return as_utc(moment).isoformat() if moment is not None else None
 
 
 class HandoffQueue:
@@ -113,10 +109,10 @@ class HandoffQueue:
                 "customer": None if customer_id is None else {"id": customer_id, "name": name},
                 "reason": row.reason,
                 "priority": row.priority,
-                "requested_at": _iso(row.requested_at),
+                "requested_at": utc_iso(row.requested_at),
                 "state": row.state.value,
                 "agent": None if agent_id is None else {"id": agent_id, "name": agent_name},
-                "claimed_at": _iso(row.claimed_at),
+                "claimed_at": utc_iso(row.claimed_at),
             }
             for row, customer_id, name, agent_id, agent_name in rows
         ]
@@ -157,19 +153,6 @@ class HandoffQueue:
         if not won and holder != agent_id:
             raise AlreadyClaimed(holder_name or "another agent")
         return Claim(sender_id, agent_id, holder_name or "", new=bool(won))
-
-    def unclaim(self, sender_id: str, agent_id: int) -> None:
-        """Undo this agent's claim (the customer could not be told), so others can take it."""
-        self.session.execute(
-            update(HandoffRequest)
-            .where(
-                HandoffRequest.sender_id == sender_id,
-                HandoffRequest.state == HandoffState.CLAIMED,
-                HandoffRequest.agent_id == agent_id,
-            )
-            .values(state=HandoffState.WAITING, agent_id=None, claimed_at=None),
-            execution_options={"synchronize_session": False},
-        )
 
     def check_holder(self, sender_id: str, agent_id: int) -> None:
         """Succeeds only if this agent holds the conversation.

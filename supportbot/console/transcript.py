@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from supportbot.crm.models import Interaction, as_utc
+from supportbot.crm.models import Interaction, as_utc, utc_iso
 from supportbot.crm.repositories import Decisions
 from supportbot.rasa_client import ChatMessage, indexed_messages
 
@@ -171,7 +171,7 @@ def decisions(session: Session, sender_id: str) -> list[dict[str, Any]]:
         {
             "kind": decision.kind,
             "reason": decision.reason,
-            "at": as_utc(decision.created_at).isoformat(),
+            "at": utc_iso(decision.created_at),
             "details": dict(decision.details or {}),
         }
         for decision in Decisions(session).for_conversation(sender_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import JSON, Date, DateTime, Enum, Float, ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -18,6 +18,15 @@ def utcnow() -> datetime:
 def as_utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything here is stored in UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@overload
+def utc_iso(moment: datetime) -> str: ...
+@overload
+def utc_iso(moment: None) -> None: ...
+def utc_iso(moment: datetime | None) -> str | None:
+    """A stored moment as the API shows it: ISO 8601 with its UTC offset, on every database."""
+    return None if moment is None else as_utc(moment).isoformat()
 
 
 class Base(DeclarativeBase):

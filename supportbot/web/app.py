@@ -1,4 +1,6 @@
-"""The web app factory: pages, the widget's chat API and the agent API, with safe defaults."""
+"""The web app factory: pages, the widget's chat API, the agent API and the console, with safe
+defaults; and the one place where errors become JSON: bad input 422, queue refusals, the CRM store
+or Rasa out of reach 503 (routes get their transaction and guards from dependencies.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +11,27 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from supportbot.console import takeover
+from supportbot.console.conversations import ConversationNotFound, InvalidInput
 from supportbot.rasa_client import RasaClient, RasaRequestError, RasaUnavailable
 from supportbot.settings import Settings, get_settings
 from supportbot.web import agent_api, chat_api, console_api, console_pages, pages, takeover_api
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
+
+# How the takeover queue's refusals answer; each message is safe to show an agent.
+QUEUE_REFUSALS: dict[type[takeover.TakeoverError], int] = {
+    takeover.NotInQueue: 404,
+    takeover.NotWaiting: 404,
+    takeover.AlreadyClaimed: 409,
+    takeover.NotClaimed: 409,
+    takeover.NotYourClaim: 403,
+}
 
 
 def content_security_policy(socket_url: str) -> str:
@@ -86,6 +100,24 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
     async def rasa_refused(request: Request, error: RasaRequestError) -> JSONResponse:
         logger.warning("Rasa refused a request: %s", error)
         return JSONResponse({"error": "The assistant could not handle that."}, status_code=502)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def store_down(request: Request, error: SQLAlchemyError) -> JSONResponse:
+        # The type only: a database error's text can carry the statement and its parameters.
+        logger.error("the CRM store failed: %s", type(error).__name__)
+        return JSONResponse({"error": "the CRM store is unavailable"}, status_code=503)
+
+    @app.exception_handler(InvalidInput)
+    async def invalid_input(request: Request, error: InvalidInput) -> JSONResponse:
+        return JSONResponse({"error": f"Invalid request: {error}"}, status_code=422)
+
+    @app.exception_handler(ConversationNotFound)
+    async def no_such_conversation(request: Request, error: ConversationNotFound) -> JSONResponse:
+        return JSONResponse({"error": "no such conversation"}, status_code=404)
+
+    @app.exception_handler(takeover.TakeoverError)
+    async def queue_refusal(request: Request, error: takeover.TakeoverError) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=QUEUE_REFUSALS[type(error)])
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> dict[str, str]:

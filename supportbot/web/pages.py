@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from html import escape
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse
 
 from supportbot.identity import issue_customer_token
-from supportbot.settings import Settings
-from supportbot.store import crm_session
+from supportbot.web.dependencies import AppSettings, CRMSession
 
 router = APIRouter()
 
@@ -61,24 +59,16 @@ async def home() -> str:
 
 
 @router.get("/demo/{name}", response_class=HTMLResponse)
-async def demo_customer_page(name: str, request: Request) -> str:
+def demo_customer_page(name: str, settings: AppSettings, crm: CRMSession) -> str:
     """A stand-in for a logged-in customer's page: it mints the token its backend would."""
-    settings: Settings = request.app.state.settings
     email = DEMO_CUSTOMERS.get(name)
     if not settings.demo_pages or email is None:
         raise HTTPException(404, "not found")
     secret = settings.require("identity_secret")
-
-    def find() -> tuple[int, str] | None:
-        with crm_session(settings.database_url) as crm:
-            customer = crm.customers.find_by_email(email)
-            return (customer.id, customer.name) if customer else None
-
-    found = await asyncio.to_thread(find)
-    if found is None:
+    customer = crm.customers.find_by_email(email)
+    if customer is None:
         raise HTTPException(404, "the demo customers are not seeded: run `supportbot db seed`")
-    customer_id, customer_name = found
     token = issue_customer_token(
-        customer_id, secret=secret, ttl_seconds=settings.identity_token_ttl_seconds
+        customer.id, secret=secret, ttl_seconds=settings.identity_token_ttl_seconds
     )
-    return shop_page(signed_in_as=customer_name, customer_token=token)
+    return shop_page(signed_in_as=customer.name, customer_token=token)

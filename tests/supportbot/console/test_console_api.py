@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from supportbot.console import analytics
+from supportbot.console import conversations as conv
 from supportbot.console.models import AgentSession
 from supportbot.crm.models import utcnow
 from supportbot.store import crm_session
@@ -37,6 +39,8 @@ ROUTES = [
     ("GET", "/api/console/analytics?date_from=2026-01-01&date_to=2026-01-31"),
 ]
 OWN_ORIGIN = {"Origin": "http://testserver"}
+# Reviews: one without an agent on record, one Sam writes in the test, one never reviewed.
+REVIEWED = ("conv-b", "acb", "a_b")
 
 
 @pytest.fixture
@@ -349,3 +353,29 @@ def test_an_agent_session_reaches_no_customers_conversation_through_the_widget_a
     assert [e["text"] for e in rasa.events[ada_conversation] if e["event"] == "user"] == ["hi"]
     # The agent's messages carry no customer identity: none was given, and a session is not one.
     assert rasa.received_metadata == [{"customer_token": "ada.signed.token"}, {}]
+
+
+# --- the JSON is what the services build ---------------------------------------------------
+
+
+def test_the_list_review_and_analytics_are_what_the_services_build(console: TestClient, url: str):
+    """The response models drop, add and change nothing: each answer is the service's dict."""
+    console.put("/api/console/conversations/acb/review", json={"notes": "Call back"})
+    page = console.get("/api/console/conversations", params={"page_size": 4}).json()
+    reviews = {s: console.get(f"/api/console/conversations/{s}/review").json() for s in REVIEWED}
+    figures = console.get("/api/console/analytics", params={"date_from": "2026-01-01"}).json()
+    with crm_session(url) as crm:
+        listed = conv.list_conversations(crm.session, conv.ConversationFilter(), page_size=4)
+        assert page == listed.as_dict()
+        assert reviews == {s: conv.review(crm.session, s) for s in REVIEWED}
+        period = analytics.period(date(2026, 1, 1), None)
+        assert figures == analytics.analytics(crm.session, period)
+    assert reviews["acb"]["updated_by"]["name"] == "Sam"
+    assert figures["top_intents"] and "from" in figures["period"]
+
+
+def test_me_answers_what_the_console_reads(console: TestClient):
+    me = console.get("/api/console/me").json()
+    assert set(me) == {"agent"}
+    assert set(me["agent"]) == {"id", "email", "name", "session_expires_at"}
+    assert me["agent"]["session_expires_at"].endswith("+00:00")

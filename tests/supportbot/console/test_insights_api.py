@@ -12,8 +12,12 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
+from supportbot.console import conversations as conv
+from supportbot.console.profile_panel import profile_panel
 from supportbot.console.training_data import domain_intents
+from supportbot.console.transcript import build_turns, decisions, recorded_sentiments
 from supportbot.crm import Interaction, TicketKind
+from supportbot.rasa_client import messages_from_events
 from supportbot.store import crm_session
 from tests.supportbot.console.conftest import PASSWORD, add_hand_made_set, create_agent
 from tests.supportbot.console.test_transcript import action, bot, conversation, sentiment, user
@@ -295,3 +299,45 @@ def test_concurrent_marks_are_all_kept(console: TestClient, rasa: FakeRasa, revi
         responses = list(pool.map(lambda t: mark(console, t, "track_order"), texts))
     assert [r.status_code for r in responses] == [201] * 16
     assert sorted(examples_in(review_file)) == sorted(("track_order", t) for t in texts)
+
+
+# --- the JSON is what the services build -------------------------------------------------
+
+
+def test_the_detail_is_what_the_services_build(console: TestClient, rasa: FakeRasa, crm_url: str):
+    """The response model drops, adds and changes nothing; keys a turn or an entity does not
+    have (a notice's name, an entity's role) stay out of the JSON rather than turning null."""
+    city = {"entity": "city", "value": "York", "start": 14, "end": 18, "role": "destination"}
+    events = [
+        *conversation(),
+        user("from Leeds to York", "inform", 0.9, 50.0, entities=[city]),
+        {
+            "event": "bot",
+            "timestamp": 51.0,
+            "text": "Sam from our team has joined the conversation.",
+            "metadata": {"notice": "agent_joined", "agent_name": "Sam"},
+        },
+        {
+            "event": "bot",
+            "timestamp": 52.0,
+            "text": "Hi, Sam here.",
+            "metadata": {"agent": True, "agent_name": "Sam"},
+        },
+    ]
+    rasa.events[ADA_NOW] = events
+
+    detail = console.get(f"/api/console/conversations/{ADA_NOW}").json()
+
+    with crm_session(crm_url) as crm:
+        assert detail == {
+            "conversation": conv.conversation(crm.session, ADA_NOW),
+            "messages": [message.as_dict() for message in messages_from_events(events)],
+            "turns": build_turns(events, recorded_sentiments(crm.session, ADA_NOW)),
+            "decisions": decisions(crm.session, ADA_NOW),
+            "profile": profile_panel(crm.session, ADA_NOW),
+        }
+    by_kind = {turn["kind"]: turn for turn in detail["turns"]}
+    assert set(by_kind) == {"customer", "bot", "notice", "agent"}
+    assert "notice" not in by_kind["bot"] and "agent_name" not in by_kind["notice"]
+    assert detail["turns"][-3]["entities"][0]["role"] == "destination"
+    assert "role" not in detail["turns"][0]["entities"][0]

@@ -451,3 +451,19 @@ def test_the_interim_agent_api_resume_also_leaves_the_queue(
     assert response.status_code == 200
     assert stored(url).state is HandoffState.RETURNED
     assert say(sam, "still there?").status_code == 409
+
+
+# --- the JSON is what the services build ---------------------------------------------------
+
+
+def test_the_queue_is_what_the_service_builds(url: str, rasa: FakeRasa, sam: TestClient):
+    """The response model drops, adds and changes nothing of the queue's items."""
+    paused_handoff(url, rasa, "first", customer_id=takeover_db.customer_id(url))
+    paused_handoff(url, rasa, "second")
+    assert claim(sam, "first").status_code == 200
+
+    items = sam.get("/api/console/queue").json()
+
+    with crm_session(url) as crm:
+        assert items == {"items": crm.handoffs.items()}
+    assert items["items"][1]["claimed_at"].endswith("+00:00")

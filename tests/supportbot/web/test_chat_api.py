@@ -193,3 +193,26 @@ def test_the_widget_learns_where_the_socket_is_and_the_csp_allows_it(rasa: FakeR
     assert session(web)["socket_url"] == "https://chat.example.com"
     policy = web.get("/").headers["content-security-policy"]
     assert "connect-src 'self' https://chat.example.com wss://chat.example.com;" in policy
+
+
+def test_the_widget_gets_the_keys_it_reads(web: TestClient, rasa: FakeRasa):
+    answer = session(web)
+    assert set(answer) == {"session", "socket_url"}
+    conversation = conversation_ids.verify(answer["session"], SESSION_SECRET)
+    assert conversation is not None
+    agent = {"agent": True, "agent_name": "Sam"}
+    rasa.events[conversation] = [{"event": "bot", "text": "Sam here.", "metadata": agent}]
+
+    view = web.get("/api/chat/messages").json()
+
+    assert set(view) == {"messages", "total", "paused"}
+    assert view["messages"] == [
+        {
+            "sender": "agent",
+            "text": "Sam here.",
+            "timestamp": None,
+            "buttons": [],
+            "notice": None,
+            "agent_name": "Sam",
+        }
+    ]

@@ -1,0 +1,343 @@
+"""The JSON the widget and the agent console read, as response models.
+
+Field order is the JSON's key order. extra="forbid": a key a service adds and no model names is
+a failing test, not a key the browser silently stops getting. Timestamps stay the ISO strings the
+services write (`crm.models.utc_iso`), so they read "+00:00" as before, not pydantic's "Z".
+Exports (CSV and JSON downloads) are files, not these.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from common.chat_messages import ChatMessage
+from supportbot.console.conversations import Sentiment
+from supportbot.console.models import HandoffState, ReviewStatus
+from supportbot.rasa_client import Transcript
+
+
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Status(Reply):
+    status: str
+
+
+class Named(Reply):
+    """An agent or a customer as a list shows them."""
+
+    id: int
+    name: str
+
+
+# --- the widget's chat API, and the console's live view ----------------------------------------
+
+
+class ChatSession(Reply):
+    session: str  # the conversation id, signed, for Rasa's socket.io channel
+    socket_url: str
+
+
+class TranscriptView(Reply):
+    """The messages after the first `after`, how many there are in all, and whether a person has
+    the conversation (the bot is paused)."""
+
+    messages: list[ChatMessage]
+    total: int
+    paused: bool
+
+    @classmethod
+    def after(cls, transcript: Transcript, after: int) -> TranscriptView:
+        return cls(
+            messages=transcript.messages[after:],
+            total=len(transcript.messages),
+            paused=transcript.paused,
+        )
+
+
+# --- console sign-in ----------------------------------------------------------------------------
+
+
+class AgentView(Reply):
+    id: int
+    email: str
+    name: str
+    session_expires_at: str
+
+
+class SignedInAgent(Reply):
+    agent: AgentView
+
+
+# --- the conversation list, reviews and tags ----------------------------------------------------
+
+
+class ListedCustomer(Reply):
+    id: int
+    name: str
+    email: str
+
+
+class ConversationRecord(Reply):
+    sender_id: str
+    started_at: str
+    ended_at: str | None
+    customer: ListedCustomer | None
+    intents: list[str]
+    outcome: str | None
+    handoff: bool
+    sentiment_average: float | None
+    sentiment: Sentiment | None
+    satisfaction_estimate: float | None
+    csat_rating: int | None
+    csat_comment: str | None
+    fallback_count: int
+    review_status: ReviewStatus
+    notes: str
+    tags: list[str]
+
+
+class ConversationPage(Reply):
+    items: list[ConversationRecord]
+    total: int
+    page: int
+    page_size: int
+    pages: int
+
+
+class Review(Reply):
+    sender_id: str
+    status: ReviewStatus
+    notes: str
+    tags: list[str]
+    updated_at: str | None
+    updated_by: Named | None
+
+
+class Tags(Reply):
+    tags: list[str]
+
+
+# --- the transcript view ------------------------------------------------------------------------
+
+
+class Entity(Reply):
+    entity: str | None
+    value: Any
+    start: int | None
+    end: int | None
+    role: str | None = None  # only when NLU gave one (left out otherwise)
+
+
+class MessageSentiment(Reply):
+    label: str
+    score: float
+
+
+class CustomerTurn(Reply):
+    """A customer's message with what NLU made of it and the actions the bot ran in answer."""
+
+    kind: Literal["customer"]
+    text: str
+    timestamp: float | None
+    intent: str | None
+    confidence: float | None
+    entities: list[Entity]
+    sentiment: MessageSentiment | None
+    actions: list[str]
+
+
+class ShownTurn(Reply):
+    """A bot or agent message, or a notice, as the customer saw it."""
+
+    kind: Literal["bot", "agent", "notice"]
+    text: str
+    timestamp: float | None
+    buttons: list[dict[str, str]]
+    notice: str | None = None  # on notices only
+    agent_name: str | None = None  # on agent messages only
+
+
+Turn = Annotated[CustomerTurn | ShownTurn, Field(discriminator="kind")]
+
+
+class Decision(Reply):
+    kind: str
+    reason: str
+    at: str
+    details: dict[str, Any]  # whatever the action logged with it
+
+
+class PanelCustomer(Reply):
+    id: int
+    name: str
+    email: str
+    tier: str
+    value: str  # a decimal amount, as text
+    since: str
+
+
+class PanelOrder(Reply):
+    reference: str
+    status: str
+    total: str
+    placed_at: str
+
+
+class PanelTicket(Reply):
+    reference: str
+    subject: str
+    status: str
+    priority: str
+    opened_at: str
+
+
+class PreviousConversation(Reply):
+    sender_id: str
+    started_at: str
+    intents: list[str]
+    outcome: str | None
+    sentiment_average: float | None
+    csat_rating: int | None
+
+
+class CustomerStats(Reply):
+    interaction_count: int
+    satisfaction_average: float | None
+    csat_average: float | None
+    handoff_count: int
+    sentiment_history: list[float]
+
+
+class CustomerPanel(Reply):
+    customer: PanelCustomer
+    orders: list[PanelOrder]
+    tickets: list[PanelTicket]
+    previous_conversations: list[PreviousConversation]
+    stats: CustomerStats
+
+
+class ConversationDetail(Reply):
+    """The CRM record; the transcript as messages and as turns (both null while Rasa is down);
+    the bot's decisions; the customer panel (null for a guest)."""
+
+    conversation: ConversationRecord
+    messages: list[ChatMessage] | None
+    turns: list[Turn] | None
+    decisions: list[Decision]
+    profile: CustomerPanel | None
+
+
+# --- training data -----------------------------------------------------------------------------
+
+
+class Intents(Reply):
+    intents: list[str]
+
+
+class MarkedExample(Reply):
+    file: str
+    examples: int  # in the review file now
+    added: bool  # False when the file had it already
+
+
+# --- analytics ---------------------------------------------------------------------------------
+
+
+class Period(Reply):
+    first: str = Field(alias="from")
+    last: str = Field(alias="to")
+
+
+class DayVolume(Reply):
+    day: str
+    conversations: int
+
+
+class IntentCount(Reply):
+    intent: str
+    conversations: int
+
+
+class HourVolume(Reply):
+    hour: int
+    conversations: int
+
+
+class Analytics(Reply):
+    period: Period
+    conversations: int
+    volume: list[DayVolume]
+    containment_rate: float | None
+    handoff_rate: float | None
+    fallback_rate: float | None
+    average_sentiment: float | None
+    average_csat: float | None
+    csat_responses: int
+    top_intents: list[IntentCount]
+    busiest_hours: list[HourVolume]
+
+
+# --- live takeover -----------------------------------------------------------------------------
+
+
+class QueueItem(Reply):
+    sender_id: str
+    customer: Named | None
+    reason: str
+    priority: str
+    requested_at: str
+    state: HandoffState
+    agent: Named | None
+    claimed_at: str | None
+
+
+class Queue(Reply):
+    items: list[QueueItem]
+
+
+class ClaimResult(Reply):
+    sender_id: str
+    state: Literal["claimed"]
+    agent: Named
+
+
+# --- the interim agent API ---------------------------------------------------------------------
+
+
+class InterimDecision(Reply):
+    kind: str
+    reason: str
+    at: str
+
+
+class InterimConversation(Reply):
+    message_sentiments: list[dict[str, Any]]  # as stored: {"at", "intent", "label", "score"}
+    sentiment_average: float | None
+    sentiment_trend: float | None
+    handoff: bool
+    outcome: str | None
+    satisfaction_estimate: float | None
+    csat_rating: int | None
+    csat_comment: str | None
+
+
+class InterimProfile(Reply):
+    tier: str
+    value: str
+    interaction_count: int
+    sentiment_history: list[float]
+    handoff_count: int
+    satisfaction_average: float | None
+    csat_average: float | None
+
+
+class InterimTranscript(Reply):
+    messages: list[ChatMessage]
+    paused: bool
+    conversation: InterimConversation | None
+    decisions: list[InterimDecision]
+    profile: InterimProfile | None

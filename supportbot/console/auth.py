@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from supportbot.console.models import Agent, AgentSession
+from supportbot.crm.customer_input import parse_email
 from supportbot.crm.models import as_utc, utcnow
 
 MIN_PASSWORD_LENGTH = 10
@@ -28,7 +28,6 @@ MAX_NAME_LENGTH = 120
 # Interactive-login parameters (RFC 7914 recommends N=2^14, r=8, p=1): about 16 MiB, ~50 ms.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 _KEY_LENGTH = 32
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 # Don't write last_seen_at on every request.
 _LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
@@ -93,10 +92,11 @@ def check_password(password: str) -> None:
 
 
 def normalise_email(email: str) -> str:
-    email = email.strip().lower()
-    if len(email) > 254 or not _EMAIL.match(email):
+    # The same rule as customers' addresses (supportbot.crm.customer_input).
+    parsed = parse_email(email) if len(email) <= 254 else None
+    if parsed is None:
         raise AgentError("that is not an email address")
-    return email
+    return parsed
 
 
 def hash_token(token: str) -> str:

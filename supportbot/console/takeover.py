@@ -154,6 +154,19 @@ class HandoffQueue:
             raise AlreadyClaimed(holder_name or "another agent")
         return Claim(sender_id, agent_id, holder_name or "", new=bool(won))
 
+    def unclaim(self, sender_id: str, agent_id: int) -> None:
+        """Undo this agent's claim (the customer could not be told), so others can take it."""
+        self.session.execute(
+            update(HandoffRequest)
+            .where(
+                HandoffRequest.sender_id == sender_id,
+                HandoffRequest.state == HandoffState.CLAIMED,
+                HandoffRequest.agent_id == agent_id,
+            )
+            .values(state=HandoffState.WAITING, agent_id=None, claimed_at=None),
+            execution_options={"synchronize_session": False},
+        )
+
     def check_holder(self, sender_id: str, agent_id: int) -> None:
         """Succeeds only if this agent holds the conversation.
 

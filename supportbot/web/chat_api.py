@@ -14,12 +14,11 @@ from fastapi import APIRouter, Response
 from pydantic import AfterValidator, BaseModel, Field
 
 from common import conversation_ids
+from common.chat_messages import MAX_MESSAGE_LENGTH
 from supportbot.web.dependencies import AppSettings, Rasa, WidgetConversation
 from supportbot.web.responses import ChatSession, TranscriptView
 
 router = APIRouter(prefix="/api/chat")
-
-MAX_MESSAGE_LENGTH = 1000
 
 
 def not_blank(text: str) -> str:

@@ -8,9 +8,10 @@ errors, queue refusals and bad input raised inside a route become JSON errors in
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Request, Response
 from pydantic import AfterValidator
@@ -22,6 +23,7 @@ from supportbot.rasa_client import RasaClient, check_sender_id
 from supportbot.settings import Settings, SettingsError
 from supportbot.store import CRM, crm_session
 
+T = TypeVar("T")
 AGENT_COOKIE = "sb_agent"
 _CLEAR_AGENT_COOKIE = f"{AGENT_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"
 
@@ -50,6 +52,19 @@ def crm_transaction(settings: AppSettings) -> Iterator[CRM]:
 # scope="function": the commit happens before the response is sent, so a failed commit answers
 # 503 instead of a success that was never stored.
 CRMSession = Annotated[CRM, Depends(crm_transaction, scope="function")]
+
+
+async def committed(settings: Settings, work: Callable[[CRM], T]) -> T:
+    """Run `work` in a CRM transaction of its own, committed before this returns.
+
+    For a route that must call Rasa between two changes (a claim, then the joined notice, then
+    the claim undone if the notice failed): no database lock is held across the network call."""
+
+    def call() -> T:
+        with crm_session(settings.database_url or None) as crm:
+            return work(crm)
+
+    return await asyncio.to_thread(call)
 
 
 # --- the conversation --------------------------------------------------------------------------

@@ -2,10 +2,10 @@
 
 The queue and its claim lock live in the CRM store (supportbot.console.takeover); the conversation
 itself lives in Rasa, paused since the handoff. The agent's name shown to the customer is the
-signed-in agent's first name, never anything from the request. A change is committed to the CRM
-only once Rasa has it (a claim whose joined notice cannot be posted is rolled back with the
-request's transaction), so a failure leaves the conversation where it was and the agent can
-simply retry. Queue refusals answer 403/404/409 (app.py).
+signed-in agent's first name, never anything from the request. A change stands in the CRM only
+once Rasa has it (a claim whose joined notice cannot be posted is undone), so a failure leaves
+the conversation where it was and the agent can simply retry. Queue refusals answer 403/404/409
+(app.py).
 """
 
 from __future__ import annotations
@@ -18,8 +18,17 @@ from fastapi import APIRouter, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from supportbot.console.auth import CurrentAgent
+from supportbot.rasa_client import RasaRequestError, RasaUnavailable
 from supportbot.web.chat_api import not_blank
-from supportbot.web.dependencies import CRMSession, Rasa, SenderId, SignedIn, SignedInChange
+from supportbot.web.dependencies import (
+    AppSettings,
+    CRMSession,
+    Rasa,
+    SenderId,
+    SignedIn,
+    SignedInChange,
+    committed,
+)
 from supportbot.web.responses import ClaimResult, Queue, Status, TranscriptView
 
 logger = logging.getLogger(__name__)
@@ -41,13 +50,18 @@ def queue(agent: SignedIn, crm: CRMSession) -> Queue:
 
 @router.post("/queue/{sender_id}/claim")
 async def claim(
-    agent: SignedInChange, sender_id: SenderId, crm: CRMSession, rasa: Rasa
+    agent: SignedInChange, sender_id: SenderId, settings: AppSettings, rasa: Rasa
 ) -> ClaimResult:
     """Take the conversation; the customer is told who joined. 409 if another agent was first."""
-    won = await asyncio.to_thread(crm.handoffs.claim, sender_id, agent.id)
+    # Committed before Rasa is called, so no write lock waits on the network (SQLite's is global).
+    won = await committed(settings, lambda crm: crm.handoffs.claim(sender_id, agent.id))
     if won.new:
-        # Should the customer not be told, the error rolls the claim back: still anyone's to take.
-        await rasa.announce_agent(sender_id, _first_name(agent))
+        try:
+            await rasa.announce_agent(sender_id, _first_name(agent))
+        except (RasaUnavailable, RasaRequestError):
+            # The customer was not told; give the conversation back to the queue.
+            await committed(settings, lambda crm: crm.handoffs.unclaim(sender_id, agent.id))
+            raise
         logger.info("takeover: agent %s claimed a conversation", agent.id)
     return ClaimResult.model_validate(
         {"sender_id": sender_id, "state": "claimed", "agent": {"id": agent.id, "name": agent.name}}

@@ -193,6 +193,20 @@ def test_a_claim_waits_for_a_concurrent_one_and_then_loses(url: str):
     assert str(outcome[0]) == "already claimed by Sam Lee"
 
 
+def test_an_undone_claim_is_waiting_again_for_anyone(url: str):
+    sam, alex = agent_id(url, "sam"), agent_id(url, "alex")
+    hand_over(url, SENDER)
+    claim(url, SENDER, sam)
+    with crm_session(url) as crm:
+        crm.handoffs.unclaim(SENDER, alex)  # not theirs: nothing happens
+    assert (stored := row(url)) and stored.agent_id == sam
+    with crm_session(url) as crm:
+        crm.handoffs.unclaim(SENDER, sam)
+    assert (stored := row(url)) and stored.state is HandoffState.WAITING
+    assert stored.agent_id is None and stored.claimed_at is None
+    assert claim(url, SENDER, alex).new
+
+
 # --- who may write and hand back -----------------------------------------------------------
 
 

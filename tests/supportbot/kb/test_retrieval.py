@@ -188,19 +188,16 @@ def test_faiss_returns_the_same_top_hit_as_exact_search(kb: KnowledgeBase, encod
     assert reloaded.search(questions[0], k=1)[0].slug == kb.search(questions[0], k=1)[0].slug
 
 
-def test_an_empty_knowledge_base_answers_nothing(tmp_path: Path, monkeypatch):
-    from supportbot.settings import get_settings
-    from supportbot.store import migrate
+def test_an_empty_knowledge_base_answers_nothing(kb_url: str):
     from tests.supportbot.kb.conftest import HashingEncoder
 
-    monkeypatch.setenv("SUPPORTBOT_DATA_DIR", str(tmp_path / "var"))
-    get_settings.cache_clear()
-    url = f"sqlite:///{tmp_path / 'empty.db'}"
-    migrate(url)
-    kb = get_knowledge_base(url, encoder=HashingEncoder())
+    with session_scope(kb_url) as session:
+        articles = Articles(session)
+        for article in articles.list():
+            articles.delete(article.slug)
+    kb = get_knowledge_base(kb_url, encoder=HashingEncoder())
     answer = kb.answer("where is my order")
     assert answer.best is None and not answer.confident and answer.alternatives == []
-    get_settings.cache_clear()
 
 
 def test_the_shops_own_article_wins_over_a_close_generic_one():

@@ -12,7 +12,6 @@ import pytest
 
 from common.encoder import EncoderMissing
 from supportbot.settings import get_settings
-from tests.db import DATABASES, POSTGRES_URL  # noqa: F401  (until the console tests use tests/db.py)
 from tests.stack import stack  # noqa: F401  (the session-wide Rasa + actions stack)
 
 pytest_plugins = ["tests.db"]  # the database fixtures

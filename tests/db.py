@@ -20,8 +20,9 @@ commits (claims racing in threads, concurrent requests) are marked `committed`: 
 `database_url` is a second database with the same content whose transactions really commit,
 emptied and seeded again after each of them.
 
-Every database fixture is parametrised over SQLite and PostgreSQL; PostgreSQL is skipped, saying
-why, when SUPPORTBOT_TEST_POSTGRES_URL is unset.
+Every database fixture is parametrised over SQLite and PostgreSQL (PostgreSQL is skipped, saying
+why, when SUPPORTBOT_TEST_POSTGRES_URL is unset); `@sqlite_only` keeps a test whose cost is not
+the database's to SQLite.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ DATABASES = [
         ],
     ),
 ]
+# For a test whose cost is not the database's (a real model over every article, say) and whose
+# database work other tests cover on both backends: SQLite only.
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
 # Thirty customers besides the two documented ones (Ada and Grace).
 SEED_CUSTOMERS = 30
 

@@ -1,10 +1,9 @@
-"""Shared fixtures: a real SQLite CRM, migrated and seeded once, copied fresh for each test;
-the real models `make setup` built (the exported encoder, the sentiment head)."""
+"""Shared fixtures: the database (tests/db.py: a migrated, seeded CRM per backend, each test in a
+transaction rolled back afterwards) with the settings that point at it; the real models `make
+setup` built (the exported encoder, the sentiment head)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,50 +11,21 @@ from typing import Any
 import pytest
 
 from common.encoder import EncoderMissing
-from supportbot.crm.seed import seed_demo_data
-from supportbot.kb.seed import seed_articles
 from supportbot.settings import get_settings
-from supportbot.store import crm_session, migrate
 from tests.stack import stack  # noqa: F401  (the session-wide Rasa + actions stack)
 
+pytest_plugins = ["tests.db"]  # the database fixtures
 IDENTITY_SECRET = "test-identity-secret-0123456789abcdef"
-POSTGRES_URL = os.environ.get("SUPPORTBOT_TEST_POSTGRES_URL", "")
-# Parameters of a fixture that runs its tests on SQLite, and on PostgreSQL when one is configured.
-DATABASES = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not POSTGRES_URL, reason="SUPPORTBOT_TEST_POSTGRES_URL unset"),
-        ],
-    ),
-]
-
-
-@pytest.fixture(scope="session")
-def seeded_crm_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("crm") / "seeded.db"
-    url = f"sqlite:///{path}"
-    migrate(url)
-    with crm_session(url) as crm:
-        seed_demo_data(crm.session, customers=40)
-        seed_articles(crm.session)
-    return path
 
 
 @pytest.fixture
-def crm_url(
-    seeded_crm_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    """A private copy of the seeded CRM that the actions under test use."""
-    path = tmp_path / "crm.db"
-    shutil.copy(seeded_crm_file, path)
-    url = f"sqlite:///{path}"
-    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", url)
+def crm_url(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The database the code under test uses (see tests/db.py), named by the settings too, with
+    the identity secret the tests sign customer tokens with."""
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", database_url)
     monkeypatch.setenv("SUPPORTBOT_IDENTITY_SECRET", IDENTITY_SECRET)
     get_settings.cache_clear()
-    yield url
+    yield database_url
     get_settings.cache_clear()
 
 

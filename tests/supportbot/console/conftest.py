@@ -1,23 +1,22 @@
-"""Agent console fixtures: a hand-made set of conversations on SQLite and PostgreSQL, agents."""
+"""Agent console fixtures, on the test database (tests/db.py): a hand-made set of conversations,
+agents, conversations handed to a person."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 
 from supportbot.console import auth
 from supportbot.console.models import ConversationReview, ConversationTag, ReviewStatus
-from supportbot.crm import Customer, Interaction, get_engine
-from supportbot.store import crm_session, migrate
-from tests.conftest import DATABASES, POSTGRES_URL
+from supportbot.crm import Customer, Interaction, TicketKind
+from supportbot.store import crm_session
 
-# A schema of their own, so these tests and the CRM tests never drop each other's tables.
-PG_SCHEMA = "console_tests"
 PASSWORD = "correct horse battery"
+# The takeover tests' agents, by their short names.
+AGENTS = {"sam": ("sam@support.test", "Sam Lee"), "alex": ("alex@support.test", "Alex Kim")}
 
 
 @pytest.fixture(autouse=True)
@@ -128,37 +127,60 @@ def add_hand_made_set(url: str) -> dict[str, int]:
     return {"zoe": zoe, "max": maxi}
 
 
-def _fresh_postgres() -> str:
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    url = f"{POSTGRES_URL}{separator}options=-csearch_path%3D{PG_SCHEMA}"
-    with get_engine(POSTGRES_URL).begin() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
-        connection.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
-    migrate(url)
-    return url
-
-
-@pytest.fixture(
-    scope="module",
-    params=DATABASES,
-)
-def hand_made(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, dict[str, int]]]:
-    """(database URL, customer ids) of a fresh database holding the hand-made set."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('console') / 'crm.db'}"
-        migrate(url)
-    else:
-        url = _fresh_postgres()
-    customers = add_hand_made_set(url)
-    yield url, customers
-    if request.param == "postgresql":
-        get_engine(url).dispose()
-        with get_engine(POSTGRES_URL).begin() as connection:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+@pytest.fixture
+def hand_made(crm_url: str) -> tuple[str, dict[str, int]]:
+    """(database URL, customer ids) of the test database with the hand-made set added."""
+    return crm_url, add_hand_made_set(crm_url)
 
 
 def create_agent(url: str, email: str = "sam@support.test", name: str = "Sam") -> int:
     with crm_session(url) as crm:
         return auth.Agents(crm.session).create(email, name, PASSWORD).id
+
+
+# --- conversations handed to a person ------------------------------------------------------
+
+
+@pytest.fixture
+def takeover_url(crm_url: str) -> str:
+    """The test database with the two agents of AGENTS and a customer, Zoë, to hand over."""
+    for email, name in AGENTS.values():
+        create_agent(crm_url, email, name)
+    add_customer(crm_url, "Zoë Quinn", "zoe@example.org")
+    return crm_url
+
+
+def agent_id(url: str, who: str) -> int:
+    with crm_session(url) as crm:
+        agent = auth.Agents(crm.session).find_by_email(AGENTS[who][0])
+        assert agent is not None
+        return agent.id
+
+
+def zoe_id(url: str) -> int:
+    with crm_session(url) as crm:
+        customer = crm.customers.find_by_email("zoe@example.org")
+        assert customer is not None
+        return customer.id
+
+
+def hand_over(
+    url: str,
+    sender_id: str,
+    *,
+    reason: str = "The customer asked for a person.",
+    customer_id: int | None = None,
+) -> None:
+    """What actions.handoff.open_handoff records: a handoff ticket, the mark, the queue row."""
+    with crm_session(url) as crm:
+        crm.interactions.start_or_get(sender_id).customer_id = customer_id
+        ticket = crm.tickets.open(
+            kind=TicketKind.HANDOFF,
+            subject="Customer asked for a human agent",
+            description=f"Transcript: conversation {sender_id}.",
+            customer_id=customer_id,
+            sender_id=sender_id,
+            priority="high",
+        )
+        crm.interactions.mark_handoff(sender_id, ticket)
+        crm.handoffs.request(sender_id, reason=reason, ticket=ticket)

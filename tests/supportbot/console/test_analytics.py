@@ -6,22 +6,18 @@ the session's zone instead of UTC would come out wrong.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Connection
 
 from supportbot.console.analytics import MAX_PERIOD_DAYS, analytics, period
 from supportbot.console.conversations import InvalidInput
-from supportbot.crm import get_engine
-from supportbot.store import crm_session, migrate
-from tests.conftest import DATABASES, POSTGRES_URL
+from supportbot.store import crm_session
 from tests.supportbot.console.conftest import PASSWORD, add_conversation, create_agent
 from tests.supportbot.web.conftest import FakeRasa, client_for, make_settings
 
-PG_SCHEMA = "insights_analytics_tests"
 # UTC+14: 2026-01-04 23:59:59 UTC is already the 5th there, 09:15 UTC is 23:15.
 PG_TIME_ZONE = "Pacific/Kiritimati"
 
@@ -62,27 +58,13 @@ def add_analytics_set(url: str) -> None:
     add_conversation(url, "an-many", started_at=at(1, 8, month=3), intents=list(reversed(many)))
 
 
-@pytest.fixture(scope="module", params=DATABASES)
-def analytics_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('analytics') / 'crm.db'}"
-        migrate(url)
-    else:
-        with get_engine(POSTGRES_URL).begin() as connection:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
-            connection.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
-        separator = "&" if "?" in POSTGRES_URL else "?"
-        options = f"-csearch_path%3D{PG_SCHEMA}%20-ctimezone%3D{PG_TIME_ZONE}"
-        url = f"{POSTGRES_URL}{separator}options={options}"
-        migrate(url)
-    add_analytics_set(url)
-    yield url
-    if request.param == "postgresql":
-        get_engine(url).dispose()
-        with get_engine(POSTGRES_URL).begin() as connection:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+@pytest.fixture
+def analytics_url(crm_url: str, db_connection: Connection) -> str:
+    if db_connection.dialect.name == "postgresql":
+        # For the test's transaction, which every session of the code under test joins.
+        db_connection.exec_driver_sql(f"SET LOCAL TIME ZONE '{PG_TIME_ZONE}'")
+    add_analytics_set(crm_url)
+    return crm_url
 
 
 def figures(url: str, first: date, last: date) -> dict:
@@ -178,9 +160,6 @@ def test_bad_periods_are_refused(first: date, last: date, field: str):
 
 @pytest.fixture
 def console(analytics_url: str) -> TestClient:
-    with crm_session(analytics_url) as crm:
-        crm.session.execute(text("DELETE FROM agent_sessions"))
-        crm.session.execute(text("DELETE FROM agents"))
     create_agent(analytics_url)
     web = client_for(FakeRasa(), make_settings(database_url=analytics_url))
     response = web.post(

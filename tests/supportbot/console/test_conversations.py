@@ -180,15 +180,12 @@ def test_paging_limits(hand_made: tuple[str, dict[str, int]]):
         conv.list_conversations(crm.session, conv.ConversationFilter(), page=0)
 
 
-# --- reviews and tags (on a fresh SQLite copy: these write) ---------------------------------
+# --- reviews and tags ----------------------------------------------------------------------
 
 
 @pytest.fixture
-def url(crm_url: str) -> str:
-    from tests.supportbot.console.conftest import add_hand_made_set
-
-    add_hand_made_set(crm_url)
-    return crm_url
+def url(hand_made: tuple[str, dict[str, int]]) -> str:
+    return hand_made[0]
 
 
 def test_review_defaults_to_new_and_updates(url: str):

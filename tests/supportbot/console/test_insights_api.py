@@ -292,6 +292,8 @@ def test_marking_refuses_cross_site_requests(
     assert not review_file.exists()
 
 
+# Sixteen requests, eight at a time: each needs a connection of its own.
+@pytest.mark.committed
 def test_concurrent_marks_are_all_kept(console: TestClient, rasa: FakeRasa, review_file: Path):
     texts = [f"message number {n}" for n in range(16)]
     rasa.events[ADA_NOW] = [user(t, "inform", 0.5, float(n)) for n, t in enumerate(texts)]

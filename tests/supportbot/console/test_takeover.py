@@ -5,11 +5,11 @@ take the conversation out of the queue. (Handoffs queueing: tests/actions/test_h
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import Connection
 
 from supportbot.cli import main
 from supportbot.console import auth
@@ -22,30 +22,18 @@ from supportbot.console.takeover import (
     NotWaiting,
     NotYourClaim,
 )
-from supportbot.crm import get_engine
 from supportbot.crm.models import Base
 from supportbot.rasa_client import RasaClient
 from supportbot.settings import get_settings
 from supportbot.store import crm_session
-from tests.conftest import DATABASES
-from tests.supportbot.console import takeover_db
-from tests.supportbot.console.takeover_db import agent_id, empty_queue, hand_over
+from tests.supportbot.console.conftest import agent_id, hand_over, zoe_id
 
 SENDER = "conv-1"
 
 
-@pytest.fixture(scope="module", params=DATABASES)
-def database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    yield from takeover_db.database(request.param, tmp_path_factory.mktemp("takeover"))
-
-
 @pytest.fixture
-def url(database: str) -> str:
-    """The database, with an empty queue."""
-    empty_queue(database)
-    return database
+def url(takeover_url: str) -> str:
+    return takeover_url
 
 
 def row(url: str, sender_id: str = SENDER) -> HandoffRequest | None:
@@ -66,10 +54,9 @@ def release(url: str, sender_id: str, agent: int) -> None:
 # --- the schema ----------------------------------------------------------------------------
 
 
-def test_migration_0005_creates_the_table_the_model_describes(url: str):
-    with get_engine(url).connect() as connection:
-        context = MigrationContext.configure(connection)
-        differences = compare_metadata(context, Base.metadata)
+def test_migration_0005_creates_the_table_the_model_describes(db_connection: Connection):
+    context = MigrationContext.configure(db_connection)
+    differences = compare_metadata(context, Base.metadata)
     assert [d for d in differences if "handoff_queue" in repr(d)] == []
 
 
@@ -77,7 +64,7 @@ def test_migration_0005_creates_the_table_the_model_describes(url: str):
 
 
 def test_the_queue_lists_waiting_oldest_first_then_claimed_and_drops_handed_back(url: str):
-    zoe = takeover_db.customer_id(url)
+    zoe = zoe_id(url)
     sam = agent_id(url, "sam")
     for sender in ("old", "claimed", "returned", "new"):
         hand_over(url, sender, customer_id=zoe if sender == "old" else None)
@@ -134,6 +121,8 @@ def _agents(url: str, count: int) -> list[int]:
         return ids
 
 
+# Each racer has a connection of its own, which must see the others' commits.
+@pytest.mark.committed
 @pytest.mark.parametrize("round_", range(5))
 def test_concurrent_claims_have_exactly_one_winner(url: str, round_: int):
     """Eight agents, each in their own thread with their own session, claim at the same moment."""
@@ -168,6 +157,8 @@ def test_concurrent_claims_have_exactly_one_winner(url: str, round_: int):
     assert stored.agent_id == winner
 
 
+# The second claim must block on the first one's lock, on a connection of its own.
+@pytest.mark.committed
 def test_a_claim_waits_for_a_concurrent_one_and_then_loses(url: str):
     """The second claim blocks on the first one's lock and, once that commits, finds the row no
     longer waiting (a deterministic interleaving of the race above)."""

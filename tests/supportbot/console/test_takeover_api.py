@@ -5,7 +5,6 @@ and hands back, and failures answer clean JSON and change nothing."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,9 +13,7 @@ from fastapi.testclient import TestClient
 from supportbot.console import auth
 from supportbot.console.models import HandoffRequest, HandoffState
 from supportbot.store import crm_session
-from tests.conftest import DATABASES
-from tests.supportbot.console import takeover_db
-from tests.supportbot.console.takeover_db import AGENTS, PASSWORD, agent_id, empty_queue, hand_over
+from tests.supportbot.console.conftest import AGENTS, PASSWORD, agent_id, hand_over, zoe_id
 from tests.supportbot.web.conftest import AGENT_TOKEN, FakeRasa, client_for, make_settings
 
 SENDER = "conv-1"
@@ -32,17 +29,9 @@ ROUTES = [
 WRITES = [(method, path) for method, path in ROUTES if method == "POST"]
 
 
-@pytest.fixture(scope="module", params=DATABASES)
-def database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    yield from takeover_db.database(request.param, tmp_path_factory.mktemp("takeover_api"))
-
-
 @pytest.fixture
-def url(database: str) -> str:
-    empty_queue(database)
-    return database
+def url(takeover_url: str) -> str:
+    return takeover_url
 
 
 @pytest.fixture
@@ -171,7 +160,7 @@ def test_bad_conversation_ids_are_refused(sam: TestClient, rasa: FakeRasa, metho
 def test_the_queue_shows_waiting_then_claimed_conversations(
     url: str, rasa: FakeRasa, sam: TestClient
 ):
-    zoe = takeover_db.customer_id(url)
+    zoe = zoe_id(url)
     paused_handoff(url, rasa, "first", customer_id=zoe)
     paused_handoff(url, rasa, "second", reason="Escalated by the assistant: upset.")
     assert claim(sam, "first").status_code == 200
@@ -252,6 +241,8 @@ def test_only_waiting_conversations_can_be_claimed(url: str, rasa: FakeRasa, sam
     assert rasa.events == {}
 
 
+# Six requests at once: each needs a connection of its own that sees the others' commits.
+@pytest.mark.committed
 def test_racing_claims_have_one_winner_and_one_announcement(url: str, rasa: FakeRasa):
     """Six agents press "claim" at the same moment, each in their own browser session."""
     with crm_session(url) as crm:

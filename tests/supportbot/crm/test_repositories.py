@@ -5,12 +5,10 @@ Each test runs inside a transaction that is rolled back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 from supportbot.crm import (
     AddressChangeNotAllowed,
@@ -20,56 +18,10 @@ from supportbot.crm import (
     OrderNotCancellable,
     OrderStatus,
     TicketKind,
-    get_engine,
 )
-from supportbot.crm.models import Base
 from supportbot.crm.seed import seed_demo_data
 from supportbot.store import CRM, migrate
-from tests.conftest import DATABASES, POSTGRES_URL
-
-
-def _fresh_database(url: str) -> None:
-    engine = get_engine(url)
-    if engine.dialect.name == "postgresql":
-        # The test database is the tests' own: start from an empty schema, so tables left by
-        # another version of the schema (or an interrupted run) cannot get in the way.
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    else:
-        Base.metadata.drop_all(engine)
-        with engine.begin() as connection:
-            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    migrate(url)
-    with engine.begin() as connection, Session(bind=connection) as session:
-        seed_demo_data(session, customers=30)
-        session.flush()
-
-
-@pytest.fixture(
-    scope="module",
-    params=DATABASES,
-)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('crm') / 'crm.db'}"
-    else:
-        url = POSTGRES_URL
-    _fresh_database(url)
-    return url
-
-
-@pytest.fixture
-def crm(database_url: str) -> Iterator[CRM]:
-    connection = get_engine(database_url).connect()
-    transaction = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint")
-    try:
-        yield CRM(session)
-    finally:
-        session.close()
-        transaction.rollback()
-        connection.close()
+from tests.db import Database
 
 
 def customer(crm: CRM, email: str) -> Customer:
@@ -78,9 +30,9 @@ def customer(crm: CRM, email: str) -> Customer:
     return found
 
 
-def test_migration_is_idempotent(database_url: str) -> None:
-    migrate(database_url)
-    migrate(database_url)
+def test_migration_is_idempotent(seeded_database: Database) -> None:
+    migrate(seeded_database.url)
+    migrate(seeded_database.url)
 
 
 def test_seed_is_deterministic_and_covers_every_order_status(crm: CRM) -> None:

@@ -1,19 +1,16 @@
-"""Knowledge-base fixtures: a migrated SQLite CRM holding data/kb, the real MiniLM encoder."""
+"""Knowledge-base fixtures: the test database (it holds the articles of data/kb), the real MiniLM
+encoder, stand-in encoders."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from supportbot.crm.db import get_engine, session_scope
-from supportbot.kb.seed import seed_articles
 from supportbot.settings import get_settings
-from supportbot.store import migrate
 
 
 @pytest.fixture(scope="session")
@@ -28,17 +25,11 @@ def encoder():
 
 
 @pytest.fixture
-def kb_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh migrated SQLite CRM with the articles of data/kb; data dir under tmp_path."""
-    url = f"sqlite:///{tmp_path / 'crm.db'}"
-    migrate(url)
-    with session_scope(url) as session:
-        seed_articles(session)
+def kb_url(crm_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test database (tests/db.py), with the data dir (the index cache) under tmp_path."""
     monkeypatch.setenv("SUPPORTBOT_DATA_DIR", str(tmp_path / "var"))
     get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
-    get_engine(url).dispose()
+    return crm_url
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from supportbot.kb.retrieval import (
     load_threshold,
     reset_knowledge_base,
 )
+from tests.db import sqlite_only
 from tests.supportbot.kb.conftest import CountingEncoder
 
 
@@ -87,6 +88,7 @@ def test_hits_carry_the_article(kb: KnowledgeBase):
     assert kb.search("   ") == []
 
 
+@sqlite_only  # the real encoder over every article; test_storage.py covers them on both
 def test_the_index_is_cached_and_rebuilt_after_an_edit(kb_url: str, encoder, tmp_path: Path):
     counting = CountingEncoder(encoder)
     cache = tmp_path / "cache"
@@ -118,6 +120,7 @@ def test_the_index_is_cached_and_rebuilt_after_an_edit(kb_url: str, encoder, tmp
     assert rebuilt.search("what are loyalty points worth", k=1)[0].slug == "loyalty-points"
 
 
+@sqlite_only  # the real encoder over every article; test_storage.py covers them on both
 def test_get_knowledge_base_sees_edits_without_a_restart(kb_url: str, encoder):
     counting = CountingEncoder(encoder)
     kb = get_knowledge_base(kb_url, encoder=counting, refresh_seconds=3600)
@@ -138,6 +141,7 @@ def test_get_knowledge_base_sees_edits_without_a_restart(kb_url: str, encoder):
     assert best is not None and best.body.startswith("Gift cards are sold in shops only")
 
 
+@sqlite_only  # the real encoder over every article; test_storage.py covers them on both
 def test_get_knowledge_base_builds_once_under_concurrency(kb_url: str, encoder):
     counting = CountingEncoder(encoder)
     results: list[KnowledgeBase] = []
@@ -188,19 +192,16 @@ def test_faiss_returns_the_same_top_hit_as_exact_search(kb: KnowledgeBase, encod
     assert reloaded.search(questions[0], k=1)[0].slug == kb.search(questions[0], k=1)[0].slug
 
 
-def test_an_empty_knowledge_base_answers_nothing(tmp_path: Path, monkeypatch):
-    from supportbot.settings import get_settings
-    from supportbot.store import migrate
+def test_an_empty_knowledge_base_answers_nothing(kb_url: str):
     from tests.supportbot.kb.conftest import HashingEncoder
 
-    monkeypatch.setenv("SUPPORTBOT_DATA_DIR", str(tmp_path / "var"))
-    get_settings.cache_clear()
-    url = f"sqlite:///{tmp_path / 'empty.db'}"
-    migrate(url)
-    kb = get_knowledge_base(url, encoder=HashingEncoder())
+    with session_scope(kb_url) as session:
+        articles = Articles(session)
+        for article in articles.list():
+            articles.delete(article.slug)
+    kb = get_knowledge_base(kb_url, encoder=HashingEncoder())
     answer = kb.answer("where is my order")
     assert answer.best is None and not answer.confident and answer.alternatives == []
-    get_settings.cache_clear()
 
 
 def test_the_shops_own_article_wins_over_a_close_generic_one():

@@ -28,6 +28,9 @@ from supportbot.store import crm_session
 from tests.actions.conftest import customer_id, get_tracker, texts, token_for
 from tests.actions.test_orders import ADA, verify
 
+# Real transactions to count: the default fixture turns every one into a savepoint.
+pytestmark = pytest.mark.committed
+
 
 @pytest.fixture
 def transactions(crm_url: str) -> Iterator[list[object]]:

@@ -449,7 +449,7 @@ def test_the_interim_agent_api_resume_also_leaves_the_queue(
 
 def test_the_queue_is_what_the_service_builds(url: str, rasa: FakeRasa, sam: TestClient):
     """The response model drops, adds and changes nothing of the queue's items."""
-    paused_handoff(url, rasa, "first", customer_id=takeover_db.customer_id(url))
+    paused_handoff(url, rasa, "first", customer_id=zoe_id(url))
     paused_handoff(url, rasa, "second")
     assert claim(sam, "first").status_code == 200
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,11 @@ from pydantic import BaseModel
 
 from supportbot.crm import get_engine
 from supportbot.crm.models import Base
+from supportbot.crm.seed import seed_demo_data
+from supportbot.settings import get_settings
+from supportbot.store import crm_session, migrate
 from supportbot.web import agent_api, chat_api, console_api, pages, responses, takeover_api
+from tests.conftest import IDENTITY_SECRET
 from tests.supportbot.console.conftest import PASSWORD, add_conversation, create_agent
 from tests.supportbot.web.conftest import AGENT_TOKEN, FakeRasa, client_for, make_settings
 
@@ -34,9 +39,18 @@ KNOWN = "conv-known"
 
 
 @pytest.fixture
-def url(crm_url: str) -> str:
-    create_agent(crm_url)
-    return crm_url
+def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A SQLite CRM of this test's own: these tests break the store itself (tables dropped, a
+    commit refused), which the shared rolled-back database (tests/db.py) must never see."""
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    migrate(url)
+    with crm_session(url) as crm:
+        seed_demo_data(crm.session, customers=0)
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", url)
+    monkeypatch.setenv("SUPPORTBOT_IDENTITY_SECRET", IDENTITY_SECRET)
+    get_settings.cache_clear()
+    create_agent(url)
+    return url
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ RASA := env $$($(VENV)/bin/supportbot env) $(RASA_VENV)/bin/rasa
 
 .PHONY: help setup run db train test test-fast lint lint-python lint-js types types-app types-lab types-assistant \
 	validate test-stories test-nlu pytest test-assistant bench-retrieval bench-sentiment \
-	bench-nlu clean
+	bench-nlu bench-load clean
 
 help:
 	@echo "make run        set up, seed the demo CRM, train if needed, start everything"
@@ -35,6 +35,8 @@ help:
 	@echo "make db | clean"
 	@echo "make bench-retrieval   knowledge-base retrieval benchmark -> reports/retrieval.md"
 	@echo "make bench-sentiment   sentiment model vs VADER on TweetEval + airline tweets -> reports/sentiment.md"
+	@echo "make bench-load        the whole bot under load vs a stock rasa init bot -> reports/load.md"
+	@echo "                       (BENCH_LOAD_ARGS='--quick' for a smoke run)"
 	@echo "make bench-nlu         stock Rasa pipeline vs the project's on public NLU sets -> reports/nlu.md"
 	@echo "                       (resumable; BENCH_NLU_ARGS='--quick' or '--dataset braun', see README)"
 
@@ -156,6 +158,11 @@ bench-sentiment: setup
 # reports/nlu/cells, so an interrupted run resumes where it stopped. Hours in full (README).
 bench-nlu: setup
 	$(VENV)/bin/supportbot-lab bench-nlu $(BENCH_NLU_ARGS)
+
+# Both bots under the same closed-loop load, one after the other (about 15 minutes; the stock
+# bot is trained once and cached under var/load). Quiet machine wanted: the report shows the load.
+bench-load: setup $(MODEL)
+	$(VENV)/bin/supportbot-lab bench-load $(BENCH_LOAD_ARGS)
 
 clean:
 	rm -rf var/results var/eval .pytest_cache .mypy_cache .ruff_cache

@@ -106,6 +106,18 @@ def _bench_sentiment(args: argparse.Namespace) -> int:
     return 0 if scorer_ok else 1
 
 
+def _bench_load(args: argparse.Namespace) -> int:
+    from lab.load.bots import BotError
+    from lab.load.run import run
+
+    try:
+        run(quick=args.quick, report=args.report, log=lambda line: print(line, flush=True))
+    except BotError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supportbot-lab", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -177,6 +189,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--report", type=Path, default=None, help="markdown output (default: reports/sentiment.md)"
     )
     bench.set_defaults(handler=_bench_sentiment)
+    bench = commands.add_parser(
+        "bench-load",
+        help="the whole bot under load next to a stock `rasa init` bot (reports/load.md)",
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="smoke run: tiny load, capped stock epochs, under var/"
+    )
+    bench.add_argument(
+        "--report", type=Path, default=None, help="markdown output (default: reports/load.md)"
+    )
+    bench.set_defaults(handler=_bench_load)
     bench = commands.add_parser(
         "bench-retrieval", help="benchmark knowledge-base retrieval (writes reports/retrieval.md)"
     )

@@ -77,6 +77,9 @@ class Settings:
     startup_timeout_seconds: int = 300
     # The MiniLM encoder exported to ONNX at setup (sentiment, retrieval and the NLU pipeline).
     encoder_dir: Path = PROJECT_ROOT / "var" / "encoder"
+    # The built-in sentiment head, trained at setup (`make setup`), like the encoder a build
+    # artefact of the checkout and not data: it does not move with SUPPORTBOT_DATA_DIR.
+    sentiment_dir: Path = PROJECT_ROOT / "var" / "sentiment"
     # A Hugging Face model id or local directory to use instead of the built-in sentiment head.
     sentiment_model: str | None = None
     # Where the console collects the customer messages agents mark as training data.
@@ -138,6 +141,9 @@ class Settings:
             startup_timeout_seconds=_int(env, "SUPPORTBOT_STARTUP_TIMEOUT", 300, minimum=1),
             encoder_dir=Path(
                 env.get("SUPPORTBOT_ENCODER_DIR", "") or PROJECT_ROOT / "var" / "encoder"
+            ),
+            sentiment_dir=Path(
+                env.get("SUPPORTBOT_SENTIMENT_DIR", "") or PROJECT_ROOT / "var" / "sentiment"
             ),
             sentiment_model=env.get("SENTIMENT_MODEL", "").strip() or None,
             review_file=Path(

@@ -47,7 +47,7 @@ def encoder(encoder_dir: Path) -> Any:
 
 @pytest.fixture(scope="session")
 def head_dir() -> Path:
-    return get_settings().data_dir / "sentiment"
+    return get_settings().sentiment_dir
 
 
 @pytest.fixture(scope="session")

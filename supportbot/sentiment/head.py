@@ -1,7 +1,7 @@
 """The built-in sentiment model: a logistic-regression head on the project's MiniLM encoder.
 
-`make setup` trains it (`python -m lab.sentiment.train`) into `<data dir>/sentiment/head.json`:
-plain JSON, never pickle, so loading it cannot run code.
+`make setup` trains it (`python -m lab.sentiment.train`) into `var/sentiment/head.json`
+(SUPPORTBOT_SENTIMENT_DIR): plain JSON, never pickle, so loading it cannot run code.
 """
 
 from __future__ import annotations

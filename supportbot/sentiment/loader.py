@@ -7,8 +7,6 @@ import threading
 from supportbot.sentiment.base import SentimentModel
 from supportbot.settings import Settings, get_settings
 
-HEAD_SUBDIR = "sentiment"
-
 _lock = threading.Lock()
 _model: SentimentModel | None = None
 
@@ -30,7 +28,7 @@ def load_sentiment_model(settings: Settings | None = None) -> SentimentModel:
     from supportbot.encoder import get_sentence_encoder
     from supportbot.sentiment.head import HeadSentiment, read_head
 
-    directory = settings.data_dir / HEAD_SUBDIR
+    directory = settings.sentiment_dir
     read_head(directory)  # a missing head should say so before the encoder loads
     # Share the process's encoder (retrieval uses it too) unless these settings name another.
     shared = settings.encoder_dir == get_settings().encoder_dir

@@ -16,7 +16,7 @@ FED_UP = "i have asked three times already, this is useless and I am fed up"
 
 @pytest.fixture(autouse=True)
 def _needs_the_sentiment_head():
-    if not (get_settings().data_dir / "sentiment" / "head.json").exists():
+    if not (get_settings().sentiment_dir / "head.json").exists():
         pytest.skip("the sentiment head is not built (make setup builds it)")
 
 

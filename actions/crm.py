@@ -129,22 +129,3 @@ def tell_customer_if_crm_unavailable(
 def first_name(full_name: str) -> str:
     """The name to address a customer by."""
     return full_name.split()[0] if full_name.strip() else full_name
-
-
-def record_conversation(crm: CRM, tracker: Tracker) -> None:
-    """Bring the CRM's interaction row up to date with the intents seen so far."""
-    interaction = crm.interactions.start_or_get(tracker.sender_id)
-    interaction.intents = user_intents(tracker)
-
-
-def user_intents(tracker: Tracker) -> list[str]:
-    """The intents of the customer's messages in this session, in order."""
-    intents: list[str] = []
-    for event in tracker.events_after_latest_restart():
-        if event.get("event") == "session_started":
-            intents = []
-        elif event.get("event") == "user":
-            name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            if name:
-                intents.append(name)
-    return intents

@@ -8,10 +8,8 @@ from rasa_sdk import Action
 from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
 
 from actions.crm import (
-    record_conversation,
     run_for_customer,
     tell_customer_if_crm_unavailable,
-    user_intents,
 )
 from supportbot.crm import TicketKind
 from supportbot.store import CRM
@@ -39,13 +37,13 @@ async def open_handoff(tracker: Tracker, subject: str, reason: str, note: str = 
     sender_id = tracker.sender_id
 
     def work(crm: CRM, customer_id: int | None) -> str:
-        record_conversation(crm, tracker)
+        intents = crm.interactions.start_or_get(sender_id).intents
         ticket = crm.tickets.open(
             kind=TicketKind.HANDOFF,
             subject=subject,
             description=(
                 f"Transcript: conversation {sender_id}. "
-                f"Intents so far: {', '.join(user_intents(tracker)) or 'none'}.{note}"
+                f"Intents so far: {', '.join(intents) or 'none'}.{note}"
             ),
             customer_id=customer_id,
             sender_id=sender_id,

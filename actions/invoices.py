@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
-from actions.crm import record_conversation, run_for_customer, tell_customer_if_crm_unavailable
+from actions.crm import run_for_customer, tell_customer_if_crm_unavailable
 from actions.verification import VerifiedCustomerForm, not_verified_reply
 from supportbot.crm import Invoice
 from supportbot.crm.customer_input import parse_order_number
@@ -53,7 +53,6 @@ class ActionShowInvoices(Action):
         def work(crm: CRM, customer_id: int | None) -> str | None:
             if customer_id is None:
                 return None
-            record_conversation(crm, tracker)
             if isinstance(invoice_number, str) and invoice_number:
                 invoice = crm.invoices.find_for_customer(customer_id, invoice_number)
                 if invoice is None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
-from actions.crm import CRMUnavailable, record_conversation, run_for_customer
+from actions.crm import CRMUnavailable, run_for_customer, run_in_crm
 from supportbot.escalation import escalation_reason
 from supportbot.sentiment import Sentiment, VaderSentiment, get_sentiment_model
 from supportbot.store import CRM
@@ -65,10 +66,17 @@ class ActionAnalyseMessage(Action):
     ) -> list[dict[str, Any]]:
         message = tracker.latest_message or {}
         text = (message.get("text") or "").strip()
-        # Button payloads ("/affirm") carry no feelings of their own.
-        if not text or text.startswith("/") or _already_analysed(tracker):
+        if not text or _already_analysed(tracker):
             return []
         intent = (message.get("intent") or {}).get("name")
+        if text.startswith("/"):
+            # A button payload ("/affirm") carries no feelings of its own; its intent still
+            # counts, and the empty slot marks the message as seen.
+            with suppress(CRMUnavailable):
+                await run_in_crm(
+                    lambda crm: crm.interactions.record_intent(tracker.sender_id, intent)
+                )
+            return [SlotSet("sentiment", None)]
         try:
             model_name, sentiment, intensity = await asyncio.to_thread(_analyse, text)
         except Exception as error:  # the conversation goes on without a sentiment
@@ -101,12 +109,11 @@ class ActionAnalyseMessage(Action):
         sender_id = tracker.sender_id
 
         def work(crm: CRM, customer_id: int | None) -> str | None:
+            # Every message's intent too, so the console's intent filter and analytics see
+            # conversations in which only a form ran.
             interaction = crm.interactions.record_sentiment(
                 sender_id, intent=intent, label=sentiment.label, score=round(sentiment.score, 4)
             )
-            # Every analysed message keeps the conversation's intents current, so the console's
-            # intent filter and analytics see conversations in which only a form ran.
-            record_conversation(crm, tracker)
             tier = crm.profiles.refresh(customer_id).tier if customer_id is not None else None
             if interaction.handoff:  # already with a person
                 return None

@@ -12,7 +12,6 @@ from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from actions.crm import (
     CRMUnavailable,
     first_name,
-    record_conversation,
     run_for_customer,
     run_in_crm,
 )
@@ -79,7 +78,6 @@ def personal_greeting(
     crm: CRM, tracker: Tracker, customer_id: int | None, today: date
 ) -> tuple[str, str] | None:
     """(name, greeting) for a verified customer, logging why it mentions what it mentions."""
-    record_conversation(crm, tracker)
     customer = crm.customers.get(customer_id) if customer_id is not None else None
     if customer is None:
         return None
@@ -115,7 +113,6 @@ class ActionGoodbye(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         def work(crm: CRM) -> None:
-            record_conversation(crm, tracker)
             interaction = crm.interactions.start_or_get(tracker.sender_id)
             crm.interactions.finish(
                 tracker.sender_id, "handoff" if interaction.handoff else "resolved"

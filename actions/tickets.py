@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
 
-from actions.crm import record_conversation, run_for_customer, tell_customer_if_crm_unavailable
+from actions.crm import run_for_customer, tell_customer_if_crm_unavailable
 from supportbot.crm import TicketKind
 from supportbot.crm.customer_input import customer_text
 from supportbot.store import CRM
@@ -62,7 +62,6 @@ class ActionOpenTicket(Action):
         description = str(tracker.get_slot("issue_description") or "")
 
         def work(crm: CRM, customer_id: int | None) -> str:
-            record_conversation(crm, tracker)
             ticket = crm.tickets.open(
                 kind=kind,
                 subject=_SUBJECTS[kind],

@@ -15,7 +15,6 @@ from rasa_sdk.events import SlotSet
 from actions.crm import (
     CRMUnavailable,
     first_name,
-    record_conversation,
     run_for_customer,
     run_in_crm,
     tell_customer_if_crm_unavailable,
@@ -214,7 +213,6 @@ class OwnedOrderAction(Action):
         def work(crm: CRM, customer_id: int | None) -> OrderReply | None:
             if customer_id is None or order_number is None:
                 return None
-            record_conversation(crm, tracker)
             order = crm.orders.find_for_customer(customer_id, order_number)
             if order is None:
                 return OrderReply(f"I couldn't find order {order_number} on your account.")

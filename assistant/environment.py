@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 SESSION_SECRET_VARIABLE = "SUPPORTBOT_SESSION_SECRET"
+API_TOKEN_VARIABLE = "SUPPORTBOT_RASA_TOKEN"
 ENCODER_DIR_VARIABLE = "SUPPORTBOT_ENCODER_DIR"
 # As the application's default (`Settings.encoder_dir`): the checkout's var/encoder.
 DEFAULT_ENCODER_DIR = Path(__file__).resolve().parents[1] / "var" / "encoder"
@@ -24,3 +25,8 @@ def session_secret() -> str:
 def encoder_dir() -> Path:
     """The exported MiniLM encoder: $SUPPORTBOT_ENCODER_DIR or the checkout's var/encoder."""
     return Path(os.environ.get(ENCODER_DIR_VARIABLE) or DEFAULT_ENCODER_DIR)
+
+
+def api_token() -> str:
+    """The token Rasa's HTTP API requires; '' when unset."""
+    return os.environ.get(API_TOKEN_VARIABLE, "").strip()

@@ -20,7 +20,13 @@ from typing import IO
 
 import httpx
 
-from supportbot.settings import PROJECT_ROOT, Settings, ensure_local_secrets, get_settings
+from supportbot.settings import (
+    PROJECT_ROOT,
+    SECRET_VARIABLES,
+    Settings,
+    ensure_local_secrets,
+    get_settings,
+)
 
 STOP_TIMEOUT_S = 20.0
 LOG_TAIL_LINES = 30
@@ -38,6 +44,8 @@ class Service:
     command: list[str]
     ready: Callable[[], bool]
     log_path: Path
+    # Variables for this process only (a secret the others have no use for).
+    env: dict[str, str] = field(default_factory=dict, repr=False)
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
 
@@ -47,7 +55,7 @@ class Service:
         self.process = subprocess.Popen(
             self.command,
             cwd=PROJECT_ROOT,
-            env=env,
+            env={**env, **self.env},
             stdout=self._log,
             stderr=subprocess.STDOUT,
             # Own process group: Ctrl-C reaches only the launcher, which stops children in order.
@@ -110,12 +118,14 @@ def services(settings: Settings) -> list[Service]:
         Service(
             "rasa",
             [
-                *(str(settings.rasa_executable), "run", "--enable-api", "--auth-token", token),
+                *(str(settings.rasa_python), "-m", "assistant.server", "run", "--enable-api"),
                 *("-i", "127.0.0.1", "-p", str(rasa_port), "--model", str(settings.model_path)),
                 *("--endpoints", "endpoints.yml", "--credentials", "credentials.yml"),
             ],
             lambda: _rasa_has_model(settings.rasa_url, token),
             logs / "rasa.log",
+            # Read by assistant/server.py: a token on the command line is public on this host.
+            env={SECRET_VARIABLES["rasa_api_token"]: token},
         ),
         Service(
             "web",
@@ -131,10 +141,10 @@ def _check_prerequisites(settings: Settings) -> None:
         raise LaunchError(
             f"no trained model at {settings.model_path}: run `make train` (or `make run`)"
         )
-    if not settings.rasa_executable.exists():
+    if not settings.rasa_python.exists():
         raise LaunchError(
-            f"Rasa is not installed at {settings.rasa_executable}: run `make setup`, or set "
-            "SUPPORTBOT_RASA_BIN"
+            f"Rasa's Python is not at {settings.rasa_python}: run `make setup`, or set "
+            "SUPPORTBOT_RASA_PYTHON"
         )
 
 

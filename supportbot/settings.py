@@ -70,9 +70,9 @@ class Settings:
     log_level: str = "INFO"
     # Serve the demo host pages that sign in as the seeded demo customers (never in production).
     demo_pages: bool = False
-    # The trained Rasa model and the Rasa executable (in the Python 3.10 environment).
+    # The trained Rasa model, and the Python 3.10 interpreter that has Rasa (its environment).
     model_path: Path = PROJECT_ROOT / "models" / "supportbot.tar.gz"
-    rasa_executable: Path = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+    rasa_python: Path = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
     # How long `supportbot run` waits for all processes to answer.
     startup_timeout_seconds: int = 300
     # The MiniLM encoder exported to ONNX at setup (sentiment, retrieval and the NLU pipeline).
@@ -135,8 +135,9 @@ class Settings:
             model_path=Path(
                 env.get("SUPPORTBOT_MODEL", "") or PROJECT_ROOT / "models" / "supportbot.tar.gz"
             ),
-            rasa_executable=Path(
-                env.get("SUPPORTBOT_RASA_BIN", "") or PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+            rasa_python=Path(
+                env.get("SUPPORTBOT_RASA_PYTHON", "")
+                or PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
             ),
             startup_timeout_seconds=_int(env, "SUPPORTBOT_STARTUP_TIMEOUT", 300, minimum=1),
             encoder_dir=Path(

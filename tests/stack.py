@@ -22,7 +22,7 @@ from supportbot.store import crm_session, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = Path(os.environ.get("SUPPORTBOT_MODEL", ROOT / "models" / "supportbot.tar.gz"))
-RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 API_TOKEN = "integration-test-token-0123456789"
 IDENTITY_SECRET = "integration-identity-secret-0123456789"
 AGENT_TOKEN = "integration-agent-token-0123456789"
@@ -90,8 +90,8 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if not MODEL.exists() or not RASA.exists():
-        pytest.skip(f"needs a trained model at {MODEL} and {RASA} (run `make train`)")
+    if not MODEL.exists() or not RASA_PYTHON.exists():
+        pytest.skip(f"needs a trained model at {MODEL} and {RASA_PYTHON} (run `make train`)")
     work = tmp_path_factory.mktemp("stack")
     crm_url = f"sqlite:///{work / 'crm.db'}"
     migrate(crm_url)
@@ -112,17 +112,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         **rasa_side,
         "SUPPORTBOT_DATABASE_URL": crm_url,
         "SUPPORTBOT_IDENTITY_SECRET": IDENTITY_SECRET,
+        "SUPPORTBOT_RASA_TOKEN": API_TOKEN,
         "RASA_TELEMETRY_ENABLED": "false",
     }
     logs = [work / "actions.log", work / "rasa.log"]
     commands = [
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
         [
-            str(RASA),
-            "run",
-            "--enable-api",
-            "--auth-token",
-            API_TOKEN,
+            str(RASA_PYTHON),
+            *("-m", "assistant.server", "run", "--enable-api"),
             "-i",
             "127.0.0.1",
             "-p",

@@ -4,8 +4,8 @@ each stack put in one stage by the first frame, from the innermost out, that a r
 py-spy samples from outside the process, pausing it for a moment at each sample so that every
 stack is whole; the profile runs in a phase of its own, apart from the timed ones. A stage's figure
 is its CPU milliseconds per message: samples / rate / messages handled while sampling. Samples
-parked in the event loop's wait (uvloop's C code, which py-spy cannot tell from work) are idle
-time and are left out.
+parked in a wait that py-spy cannot tell from work (uvloop's C event loop, an idle thread pool,
+Sanic's worker manager) are idle time and are left out.
 """
 
 from __future__ import annotations
@@ -24,7 +24,12 @@ SAMPLES_PER_S = 100
 
 # (stage, pattern on one frame "function (path/file.py:line)"), tried innermost frame first.
 IDLE = "idle"
-_IDLE_LEAF = re.compile(r"^serve \(sanic/server/runners\.py")
+_IDLE_LEAF = re.compile(
+    r"^(serve|_run_server_forever) \(sanic/server/runners\.py"
+    r"|^_worker \(concurrent/futures/thread\.py"
+    r"|\(multiprocessing/connection\.py|^accept \(socket\.py"
+    r"|^(wait|_wait_for_tstate_lock) \(threading\.py|^select \(selectors\.py"
+)
 
 RASA_STAGES: list[tuple[str, str]] = [
     ("action result schema check (jsonschema)", r"_validate_action_result|^\w+ \(jsonschema/"),

@@ -258,11 +258,24 @@ class Interactions:
         interaction.satisfaction_estimate = satisfaction_estimate(interaction)
         return interaction
 
+    def record_intent(self, sender_id: str, intent: str | None) -> Interaction:
+        """Add one customer message's intent to the conversation's, in order.
+
+        One message at a time, as it arrives: the assistant's tracker holds only the recent
+        part of a long conversation (assistant/tracker_store.py), so the list is not rebuilt
+        from it.
+        """
+        interaction = self.start_or_get(sender_id)
+        if intent:
+            interaction.intents = [*interaction.intents, intent]
+        return interaction
+
     def record_sentiment(
         self, sender_id: str, *, intent: str | None, label: str, score: float
     ) -> Interaction:
-        """Add one customer message's sentiment and refresh the conversation's figures."""
-        interaction = self.start_or_get(sender_id)
+        """Add one customer message's intent and sentiment, and refresh the conversation's
+        figures."""
+        interaction = self.record_intent(sender_id, intent)
         entry = {"at": utcnow().isoformat(), "intent": intent, "label": label, "score": score}
         interaction.message_sentiments = [*interaction.message_sentiments, entry]
         scores = [float(m["score"]) for m in interaction.message_sentiments]

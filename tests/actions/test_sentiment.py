@@ -44,17 +44,22 @@ async def test_each_message_is_scored_into_the_tracker_and_the_crm(crm_url, disp
     assert dispatcher.messages == []  # it speaks only through slots
 
 
-async def test_each_analysed_message_keeps_the_conversation_intents_current(
-    crm_url, dispatcher, domain
-):
-    earlier = [
-        {"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet"}}},
-        {"event": "bot", "text": "Hello!"},
-    ]
-    tracker = get_tracker(intent="track_order", text="where is my parcel?", events=earlier)
+async def test_each_message_adds_its_intent_to_the_conversation_once(crm_url, dispatcher, domain):
+    await ActionAnalyseMessage().run(dispatcher, get_tracker(intent="greet", text="hi"), domain)
+    tracker = get_tracker(intent="track_order", text="where is my parcel?")
     await ActionAnalyseMessage().run(dispatcher, tracker, domain)
+    # A button payload has an intent but no sentiment; the empty slot marks it as seen.
+    payload = get_tracker(intent="affirm", text="/affirm")
+    assert await ActionAnalyseMessage().run(dispatcher, payload, domain) == [
+        {"event": "slot", "timestamp": None, "name": "sentiment", "value": None}
+    ]
+    # Rasa extracts slots again when a form starts: the same message is not counted twice.
+    seen = get_tracker(intent="affirm", text="/affirm")
+    seen.events.append({"event": "slot", "name": "sentiment", "value": None})
+    assert await ActionAnalyseMessage().run(dispatcher, seen, domain) == []
 
-    assert interaction(crm_url).intents == ["greet", "track_order"]
+    assert interaction(crm_url).intents == ["greet", "track_order", "affirm"]
+    assert len(interaction(crm_url).message_sentiments) == 2
 
 
 async def test_a_furious_message_escalates_and_logs_why(crm_url, dispatcher, domain):
@@ -95,7 +100,7 @@ async def test_no_second_escalation_once_with_a_person(crm_url, dispatcher, doma
 
 
 async def test_button_payloads_are_not_scored(crm_url, dispatcher, domain):
-    assert await say('/inform{"csat_rating": "1"}', dispatcher, domain) == {}
+    assert await say('/inform{"csat_rating": "1"}', dispatcher, domain) == {"sentiment": None}
     assert interaction(crm_url).message_sentiments == []
 
 

@@ -81,7 +81,6 @@ async def test_handoff_records_a_ticket_and_pauses_the_bot(crm_url, dispatcher, 
         ticket = crm.session.get(Ticket, interaction.handoff_ticket_id)
         assert ticket is not None and ticket.kind is TicketKind.HANDOFF
         assert ticket.sender_id == "conversation-1"
-        assert interaction.intents == ["track_order", "contact_human_agent"]
 
 
 async def test_conversation_is_recorded_from_start_to_goodbye(crm_url, dispatcher, domain):
@@ -96,7 +95,6 @@ async def test_conversation_is_recorded_from_start_to_goodbye(crm_url, dispatche
         interaction = crm.interactions.start_or_get("conversation-1")
         assert interaction.ended_at is not None
         assert interaction.outcome == "resolved"
-        assert interaction.intents == ["greet", "thank", "goodbye"]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from supportbot import launcher
-from supportbot.launcher import Service, launch
+from supportbot.launcher import Service, launch, services
 from supportbot.settings import SECRET_VARIABLES, Settings, ensure_local_secrets, read_local_secrets
 
 
@@ -25,7 +25,7 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path,
         model_path=model,
-        rasa_executable=Path(sys.executable),
+        rasa_python=Path(sys.executable),
         rasa_api_token="t" * 32,
     )
 
@@ -46,11 +46,20 @@ def test_a_process_that_dies_is_named_and_the_others_stopped(
     assert sleeper.process is not None and sleeper.process.poll() is not None
 
 
+def test_rasa_gets_its_api_token_from_the_environment_not_the_command_line(settings: Settings):
+    (rasa,) = [service for service in services(settings) if service.name == "rasa"]
+
+    assert settings.rasa_api_token is not None
+    assert not any(settings.rasa_api_token in part for part in rasa.command)
+    assert rasa.command[1:3] == ["-m", "assistant.server"]
+    assert rasa.env == {"SUPPORTBOT_RASA_TOKEN": settings.rasa_api_token}
+
+
 def test_a_missing_model_is_a_clear_error(tmp_path: Path, settings: Settings, capsys):
     missing = Settings(
         data_dir=tmp_path,
         model_path=tmp_path / "nope.tar.gz",
-        rasa_executable=Path(sys.executable),
+        rasa_python=Path(sys.executable),
         rasa_api_token="t" * 32,
     )
     assert launch(missing) == 1

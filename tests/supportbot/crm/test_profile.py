@@ -96,7 +96,7 @@ def test_refresh_profile_summarises_orders_and_conversations(crm_url):
         profile = crm.profiles.refresh(ada)
 
         assert profile.interaction_count == 2
-        assert profile.intent_counts == {}  # intents come from the tracker (record_conversation)
+        assert profile.intent_counts == {"track_order": 1, "complaint": 1, "thank": 1}
         assert profile.sentiment_history == [-0.35, 0.8]
         assert profile.csat_average == 5.0
         assert profile.satisfaction_average is not None

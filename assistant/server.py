@@ -6,12 +6,20 @@
   once. Rasa calls `jsonschema.validate()`, which checks the schema itself again on every call
   (jsonschema 4.17, the newest Rasa 3.6 allows): under load that was the largest single cost in
   the Rasa process (reports/load.md). Same schema, same errors, same message.
+- The DIET entity extractor gets its weights' shapes from one eager training step instead of a
+  traced one. Rasa builds each TensorFlow model by fitting it on one example before it loads the
+  trained weights; tracing that training graph, used once and thrown away, took 19 of the 34
+  seconds Rasa needed to start. An eager step builds only the layers it runs, so the model is
+  kept only if every variable got its trained value and predicting built no new one; else
+  Rasa's own load runs. TED loads as Rasa loads it: built eagerly, it came out without its
+  weights (checked variable by variable against Rasa's load).
 - The HTTP API's token comes from the environment ($SUPPORTBOT_RASA_TOKEN), never the command
   line, where any local user can read it.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from functools import cache
 from typing import Any
@@ -19,10 +27,18 @@ from typing import Any
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
+import tensorflow as tf
 from rasa.core.actions.action import RemoteAction
+from rasa.nlu.classifiers.diet_classifier import DIET
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
+from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
+from rasa.utils.tensorflow.model_data import RasaModelData
+from rasa.utils.tensorflow.models import RasaModel
 
 from assistant.environment import api_token
+
+logger = logging.getLogger(__name__)
 
 # Rasa's own wording (rasa/core/actions/action.py, RemoteAction._validate_action_result).
 _INVALID_RESPONSE_NOTE = (
@@ -49,9 +65,56 @@ def validate_action_result(_: RemoteAction, result: dict[str, Any]) -> bool:
     return True
 
 
+_rasa_load = RasaModel.load.__func__
+
+
+def load_trained_model(
+    cls: type[RasaModel],
+    model_file_name: str,
+    model_data_example: RasaModelData,
+    predict_data_example: RasaModelData | None = None,
+    finetune_mode: bool = False,
+    *args: Any,
+    **kwargs: Any,
+) -> RasaModel:
+    """`RasaModel.load`, building the weights with one eager step when that restores them all."""
+    if finetune_mode or predict_data_example is None or not issubclass(cls, DIET):
+        return _rasa_load(
+            cls,
+            model_file_name,
+            model_data_example,
+            predict_data_example,
+            finetune_mode,
+            *args,
+            **kwargs,
+        )
+    model = cls(*args, **kwargs)
+    config = kwargs.get("config", {})
+    optimizer = tf.keras.optimizers.Adam(config.get(LEARNING_RATE, 0.001))
+    model.compile(optimizer=optimizer, run_eagerly=True)
+    model.fit(RasaBatchDataGenerator(model_data_example, batch_size=1), verbose=False)
+    restored = model.load_weights(model_file_name)
+    built = {id(variable) for variable in model.variables}
+    # Predictions run as a traced graph again, as configured (Rasa's default: not eagerly).
+    model.run_eagerly = bool(config.get(RUN_EAGERLY, False))
+    model.run_inference(predict_data_example)  # traces the prediction graph now, not later
+    try:
+        restored.assert_existing_objects_matched()
+        complete = all(id(variable) in built for variable in model.variables)
+    except AssertionError:
+        complete = False
+    if complete:
+        return model
+    logger.info("%s: loading as Rasa does (its prediction needs layers built by tracing)", cls)
+    return _rasa_load(
+        cls, model_file_name, model_data_example, predict_data_example, False, *args, **kwargs
+    )
+
+
 def install() -> None:
     """Put the fixes in place; before Rasa loads anything."""
     RemoteAction._validate_action_result = validate_action_result
+    RasaModel.load = classmethod(load_trained_model)
 
 
 def main() -> None:

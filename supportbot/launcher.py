@@ -24,6 +24,9 @@ from supportbot.settings import PROJECT_ROOT, Settings, ensure_local_secrets, ge
 
 STOP_TIMEOUT_S = 20.0
 LOG_TAIL_LINES = 30
+# Where each server reads its number of Sanic workers (rasa/core/utils.py, rasa_sdk/constants.py).
+RASA_WORKERS_VARIABLE = "SANIC_WORKERS"
+ACTION_WORKERS_VARIABLE = "ACTION_SERVER_SANIC_WORKERS"
 
 
 class LaunchError(RuntimeError):
@@ -38,6 +41,8 @@ class Service:
     command: list[str]
     ready: Callable[[], bool]
     log_path: Path
+    # Variables of this process only, over the launcher's environment.
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
 
@@ -47,7 +52,7 @@ class Service:
         self.process = subprocess.Popen(
             self.command,
             cwd=PROJECT_ROOT,
-            env=env,
+            env={**env, **self.env},
             stdout=self._log,
             stderr=subprocess.STDOUT,
             # Own process group: Ctrl-C reaches only the launcher, which stops children in order.
@@ -106,6 +111,7 @@ def services(settings: Settings) -> list[Service]:
             [sys.executable, "-m", "rasa_sdk", "--actions", "actions", *port],
             lambda: _http_ok(f"{action_url}/health"),
             logs / "actions.log",
+            {ACTION_WORKERS_VARIABLE: str(settings.action_workers)},
         ),
         Service(
             "rasa",
@@ -116,6 +122,7 @@ def services(settings: Settings) -> list[Service]:
             ],
             lambda: _rasa_has_model(settings.rasa_url, token),
             logs / "rasa.log",
+            {RASA_WORKERS_VARIABLE: str(settings.rasa_workers)},
         ),
         Service(
             "web",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from supportbot import launcher
-from supportbot.launcher import Service, launch
+from supportbot.launcher import Service, launch, services
 from supportbot.settings import SECRET_VARIABLES, Settings, ensure_local_secrets, read_local_secrets
 
 
@@ -44,6 +44,16 @@ def test_a_process_that_dies_is_named_and_the_others_stopped(
     err = capsys.readouterr().err
     assert "crasher exited with code 3" in err and "boom: port in use" in err
     assert sleeper.process is not None and sleeper.process.poll() is not None
+
+
+def test_each_server_gets_its_own_number_of_workers(settings: Settings) -> None:
+    scaled = Settings(**{**vars(settings), "rasa_workers": 3, "action_workers": 2})
+    env = {service.name: service.env for service in services(scaled)}
+    assert env == {
+        "actions": {"ACTION_SERVER_SANIC_WORKERS": "2"},
+        "rasa": {"SANIC_WORKERS": "3"},
+        "web": {},
+    }
 
 
 def test_a_missing_model_is_a_clear_error(tmp_path: Path, settings: Settings, capsys):

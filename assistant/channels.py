@@ -5,6 +5,12 @@ conversation a message belongs to: `session_request` accepts any id, and every `
 names its own `session_id`. This channel restores the Origin check (allowlist from
 credentials.yml) and binds each socket to the conversation the web app signed for the browser
 (GET /api/chat/session, common/conversation_ids.py): only that id is ever used as the sender.
+
+With several Rasa workers or processes, `socketio_redis_url` in credentials.yml gives the channel
+python-socketio's Redis message queue: a bot or agent message for a conversation is published
+there, and whichever worker holds the conversation's sockets delivers it. The widget opens a
+websocket only (no long-polling), so each socket lives on one worker for its whole life and no
+sticky sessions are needed in front of the workers.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
+from socketio import AsyncRedisManager
 
 from assistant.environment import SESSION_SECRET_VARIABLE, session_secret
 from common import conversation_ids
@@ -42,13 +49,16 @@ class OriginCheckedSocketIOInput(SocketIOInput):
 
     allowed_origins: list[str]
     session_secret: str
+    redis_url: str
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         credentials = dict(credentials or {})
         origins = credentials.pop("allowed_origins", "") or ""
+        redis_url = credentials.pop("socketio_redis_url", "") or ""
         channel = super().from_credentials(credentials)
         assert isinstance(channel, OriginCheckedSocketIOInput)
+        channel.redis_url = str(redis_url).strip()
         channel.allowed_origins = [o.strip() for o in str(origins).split(",") if o.strip()]
         if not channel.allowed_origins:
             raise ValueError("the socketio channel needs allowed_origins in credentials.yml")
@@ -74,6 +84,12 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         namespace = self.namespace
         # engine.io reads this on every handshake; a list switches the Origin check on.
         sio.eio.cors_allowed_origins = self.allowed_origins
+        if self.redis_url:
+            # Rasa builds the server without a client manager; this is what AsyncServer's
+            # constructor does with one. Each worker subscribes when its first socket connects.
+            manager = AsyncRedisManager(self.redis_url)
+            manager.set_server(sio)
+            sio.manager = manager
 
         # python-socketio 5.9.0 keeps one handler per event and namespace (Server.on stores
         # handlers[namespace][event]), so these replace Rasa's trusting handlers.
@@ -94,7 +110,10 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             await sio.save_session(sid, {"conversation_id": conversation_id}, namespace=namespace)
             # Every socket of the conversation (reloads, other tabs) gets its bot messages.
             sio.enter_room(sid, conversation_id, namespace=namespace)
-            await sio.emit("session_confirm", conversation_id, room=sid, namespace=namespace)
+            # The socket is this worker's own: no round trip through the message queue.
+            await sio.emit(
+                "session_confirm", conversation_id, room=sid, namespace=namespace, ignore_queue=True
+            )
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def user_uttered(sid: str, data: Any) -> dict[str, str]:

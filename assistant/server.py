@@ -24,10 +24,10 @@ import sys
 from functools import cache
 from typing import Any
 
+import tensorflow as tf
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
-import tensorflow as tf
 from rasa.core.actions.action import RemoteAction
 from rasa.nlu.classifiers.diet_classifier import DIET
 from rasa.shared.constants import DOCS_BASE_URL

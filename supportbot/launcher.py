@@ -30,6 +30,9 @@ from supportbot.settings import (
 
 STOP_TIMEOUT_S = 20.0
 LOG_TAIL_LINES = 30
+# Where each server reads its number of Sanic workers (rasa/core/utils.py, rasa_sdk/constants.py).
+RASA_WORKERS_VARIABLE = "SANIC_WORKERS"
+ACTION_WORKERS_VARIABLE = "ACTION_SERVER_SANIC_WORKERS"
 
 
 class LaunchError(RuntimeError):
@@ -44,7 +47,7 @@ class Service:
     command: list[str]
     ready: Callable[[], bool]
     log_path: Path
-    # Variables for this process only (a secret the others have no use for).
+    # Variables of this process only, over the launcher's environment (a secret among them).
     env: dict[str, str] = field(default_factory=dict, repr=False)
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
@@ -114,6 +117,7 @@ def services(settings: Settings) -> list[Service]:
             [sys.executable, "-m", "rasa_sdk", "--actions", "actions", *port],
             lambda: _http_ok(f"{action_url}/health"),
             logs / "actions.log",
+            {ACTION_WORKERS_VARIABLE: str(settings.action_workers)},
         ),
         Service(
             "rasa",
@@ -124,8 +128,11 @@ def services(settings: Settings) -> list[Service]:
             ],
             lambda: _rasa_has_model(settings.rasa_url, token),
             logs / "rasa.log",
-            # Read by assistant/server.py: a token on the command line is public on this host.
-            env={SECRET_VARIABLES["rasa_api_token"]: token},
+            {
+                # Read by assistant/server.py: a token on the command line is public on this host.
+                SECRET_VARIABLES["rasa_api_token"]: token,
+                RASA_WORKERS_VARIABLE: str(settings.rasa_workers),
+            },
         ),
         Service(
             "web",

@@ -88,7 +88,11 @@ class Settings:
     datasets_dir: Path = PROJECT_ROOT.parent / "shared" / "datasets"
     # The Bitext customer-support dataset, by default the datasets folder's copy.
     bitext_dir: Path = PROJECT_ROOT.parent / "shared" / "datasets" / "bitext_customer_support"
-    # What endpoints.yml reads: action server, tracker store and lock store.
+    # Sanic workers of the Rasa server and of the action server (each one's SANIC_WORKERS).
+    rasa_workers: int = 1
+    action_workers: int = 1
+    # What endpoints.yml and credentials.yml read: action server, tracker store, lock store and
+    # the socket.io channel.
     rasa_environment: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -110,6 +114,10 @@ class Settings:
             env.get("SUPPORTBOT_DATASETS_DIR", "").strip()
             or PROJECT_ROOT.parent / "shared" / "datasets"
         )
+        rasa_environment = _rasa_environment(env, data_dir, action_port, web_origin)
+        rasa_workers = _int(env, "SUPPORTBOT_RASA_WORKERS", 1, minimum=1)
+        if rasa_workers > 1:
+            _check_shared_by_rasa_workers(rasa_environment)
         log_level = env.get("SUPPORTBOT_LOG_LEVEL", "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError(
@@ -155,7 +163,9 @@ class Settings:
                 env.get("SUPPORTBOT_BITEXT_DIR", "").strip()
                 or datasets_dir / "bitext_customer_support"
             ),
-            rasa_environment=_rasa_environment(env, data_dir, action_port, web_origin),
+            rasa_workers=rasa_workers,
+            action_workers=_int(env, "SUPPORTBOT_ACTION_WORKERS", 1, minimum=1),
+            rasa_environment=rasa_environment,
         )
 
     @property
@@ -218,6 +228,7 @@ def _rasa_environment(
         "LOCK_STORE_TYPE": "in_memory",
         "LOCK_STORE_HOST": "127.0.0.1",
         "LOCK_STORE_PORT": "6379",
+        "SOCKETIO_REDIS_URL": "",
     }
     values = {name: env.get(name, default) for name, default in defaults.items()}
     # The socket.io channel checks the web app's signed session tokens with the same key.
@@ -233,6 +244,23 @@ def _rasa_environment(
             f"LOCK_STORE_PORT must be a port number, got {values['LOCK_STORE_PORT']!r}"
         )
     return values
+
+
+def _check_shared_by_rasa_workers(rasa_environment: Mapping[str, str]) -> None:
+    """Several Rasa workers need what they share to live outside each of them."""
+    if rasa_environment["LOCK_STORE_TYPE"] != "redis":
+        # Rasa itself would quietly run one worker; with in-memory locks two workers could
+        # handle one customer's messages at once, interleaving their events.
+        raise SettingsError(
+            "SUPPORTBOT_RASA_WORKERS > 1 needs LOCK_STORE_TYPE=redis (with LOCK_STORE_HOST and "
+            "LOCK_STORE_PORT): the in-memory lock store cannot keep a customer's messages in "
+            "order across workers"
+        )
+    if not rasa_environment["SOCKETIO_REDIS_URL"]:
+        raise SettingsError(
+            "SUPPORTBOT_RASA_WORKERS > 1 needs SOCKETIO_REDIS_URL (e.g. redis://127.0.0.1:6379/0): "
+            "agent messages must reach the worker that holds the customer's socket"
+        )
 
 
 def read_local_secrets(data_dir: Path) -> dict[str, str]:

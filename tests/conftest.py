@@ -12,7 +12,7 @@ import pytest
 
 from common.encoder import EncoderMissing
 from supportbot.settings import get_settings
-from tests.stack import stack  # noqa: F401  (the session-wide Rasa + actions stack)
+from tests.stack import scaled_stack, stack  # noqa: F401  (the session-wide Rasa + actions stacks)
 
 pytest_plugins = ["tests.db"]  # the database fixtures
 IDENTITY_SECRET = "test-identity-secret-0123456789abcdef"

@@ -1,5 +1,12 @@
 """The whole stack for tests: a Rasa 3.6.21 server and the rasa-sdk action server, on free ports,
-with a fresh seeded SQLite CRM and tracker store. Started once per test session, on demand."""
+with a fresh seeded CRM and tracker store. Started once per test session, on demand.
+
+`stack` is the embedded default (one worker each, SQLite, in-memory lock store). `scaled_stack` is
+the scaled-out configuration, set up through the same settings as `supportbot run`: two Sanic
+workers for each server, the Redis lock store, the socket.io channel's Redis message queue, and
+PostgreSQL for the tracker store and the CRM (fresh databases, dropped afterwards). It runs when
+SUPPORTBOT_TEST_POSTGRES_URL and SUPPORTBOT_TEST_REDIS_URL name servers that answer (.ci/run sets
+both), and is skipped, saying which is missing, otherwise."""
 
 from __future__ import annotations
 
@@ -8,15 +15,19 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, make_url, text
 
 from supportbot.crm.seed import seed_demo_data
 from supportbot.kb.seed import seed_articles
+from supportbot.launcher import ACTION_WORKERS_VARIABLE, RASA_WORKERS_VARIABLE
 from supportbot.settings import Settings
 from supportbot.store import crm_session, migrate
 
@@ -29,6 +40,9 @@ AGENT_TOKEN = "integration-agent-token-0123456789"
 # Signs the widget's conversation ids; the web app and Rasa's socket.io channel share it.
 SESSION_SECRET = "stack-session-secret-0123456789abcdef"
 STARTUP_TIMEOUT_S = 240
+POSTGRES_URL = os.environ.get("SUPPORTBOT_TEST_POSTGRES_URL", "")
+REDIS_URL = os.environ.get("SUPPORTBOT_TEST_REDIS_URL", "")
+SCALED_WORKERS = 2
 
 
 def free_port() -> int:
@@ -58,11 +72,74 @@ def wait_until(check, what: str, processes: list[subprocess.Popen], logs: list[P
     pytest.fail(f"{what} did not become ready within {STARTUP_TIMEOUT_S} s")
 
 
+def established_connections(pid: int) -> set[tuple[int, int]]:
+    """(local port, remote port) of each established TCP connection that process `pid` holds,
+    from /proc: which worker of a server accepted a given client connection."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    connections = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            _, local, remote, state, *_, inode = line.split()[:10]
+            if state == "01" and inode in inodes:  # 01: ESTABLISHED
+                connections.add(
+                    (int(local.rsplit(":", 1)[1], 16), int(remote.rsplit(":", 1)[1], 16))
+                )
+    return connections
+
+
+def _server_processes(server: subprocess.Popen) -> list[int]:
+    """A Sanic server's worker processes (its children) and the server itself (one worker)."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    return [*map(int, children), server.pid]
+
+
+def worker_of(server: subprocess.Popen, server_port: int, client_port: int) -> int:
+    """The process of `server` at the other end of this machine's connection from client_port."""
+    for pid in _server_processes(server):
+        if (server_port, client_port) in established_connections(pid):
+            return pid
+    raise AssertionError(f"no worker of process {server.pid} holds the client port {client_port}")
+
+
+def _workers_with_a_model(rasa_url: str, rasa: subprocess.Popen) -> set[int]:
+    """The Rasa workers that answered /status with a loaded model, over fresh connections."""
+    answered = set()
+    for _ in range(4 * len(_server_processes(rasa))):
+        with httpx.Client(timeout=5) as client:
+            response = client.get(f"{rasa_url}/status", params={"token": API_TOKEN})
+            if response.status_code == 200 and response.json().get("model_file"):
+                client_port = response.extensions["network_stream"].get_extra_info("client_addr")[1]
+                answered.add(worker_of(rasa, urlsplit(rasa_url).port or 80, client_port))
+    return answered
+
+
 @dataclass
 class Stack:
     rasa_url: str
     crm_url: str
-    tracker_db: Path
+    work: Path
+    # The Rasa server's main process (with several workers, their parent).
+    rasa: subprocess.Popen
+
+    @property
+    def rasa_port(self) -> int:
+        return urlsplit(self.rasa_url).port or 80
+
+    def rasa_worker(self, client_port: int) -> int:
+        """The pid of the Rasa worker serving this machine's connection from client_port."""
+        return worker_of(self.rasa, self.rasa_port, client_port)
+
+    @property
+    def tracker_db(self) -> Path:
+        """The SQLite tracker store (the default stack only)."""
+        return self.work / "tracker.db"
 
     def web_settings(self) -> Settings:
         """Settings for the real web app in front of this stack (demo pages on)."""
@@ -75,7 +152,7 @@ class Stack:
             database_url=self.crm_url,
             demo_pages=True,
             # Examples agents mark in browser tests stay out of the project's var/review.
-            review_file=self.tracker_db.parent / "review" / "nlu_review.yml",
+            review_file=self.work / "review" / "nlu_review.yml",
         )
 
     def say(self, sender: str, text: str) -> list[dict]:
@@ -90,26 +167,88 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if not MODEL.exists() or not RASA_PYTHON.exists():
-        pytest.skip(f"needs a trained model at {MODEL} and {RASA_PYTHON} (run `make train`)")
     work = tmp_path_factory.mktemp("stack")
     crm_url = f"sqlite:///{work / 'crm.db'}"
+    yield from _run_stack(work, crm_url, {})
+
+
+@pytest.fixture(scope="session")
+def scaled_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    _skip_unless_scaled_services_answer()
+    work = tmp_path_factory.mktemp("scaled-stack")
+    redis = urlsplit(REDIS_URL)
+    with _postgres_database("crm") as crm_url, _postgres_database("tracker") as tracker_url:
+        tracker = make_url(tracker_url)
+        yield from _run_stack(
+            work,
+            crm_url,
+            {
+                "SUPPORTBOT_RASA_WORKERS": str(SCALED_WORKERS),
+                "SUPPORTBOT_ACTION_WORKERS": str(SCALED_WORKERS),
+                "LOCK_STORE_TYPE": "redis",
+                "LOCK_STORE_HOST": redis.hostname or "127.0.0.1",
+                "LOCK_STORE_PORT": str(redis.port or 6379),
+                "SOCKETIO_REDIS_URL": REDIS_URL,
+                "TRACKER_DIALECT": "postgresql",
+                "TRACKER_HOST": f"{tracker.host}:{tracker.port or 5432}",
+                "TRACKER_DB": str(tracker.database),
+                "TRACKER_USER": tracker.username or "",
+                "TRACKER_PASSWORD": tracker.password or "",
+            },
+        )
+
+
+def _skip_unless_scaled_services_answer() -> None:
+    for variable, url, default_port in (
+        ("SUPPORTBOT_TEST_POSTGRES_URL", POSTGRES_URL, 5432),
+        ("SUPPORTBOT_TEST_REDIS_URL", REDIS_URL, 6379),
+    ):
+        if not url:
+            pytest.skip(f"the scaled stack needs {variable} (.ci/run sets it when the server runs)")
+        address = urlsplit(url)
+        try:
+            socket.create_connection((address.hostname, address.port or default_port), 2).close()
+        except OSError as error:
+            pytest.skip(f"the scaled stack needs the server {variable} names: {error}")
+
+
+@contextmanager
+def _postgres_database(role: str) -> Iterator[str]:
+    """A fresh database on the server SUPPORTBOT_TEST_POSTGRES_URL names, dropped afterwards."""
+    name = f"supportbot_it_{role}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            # Left over by an interrupted run: its processes are gone, their sessions may not be.
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            connection.execute(text(f"CREATE DATABASE {name}"))
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    finally:
+        admin.dispose()
+
+
+def _run_stack(work: Path, crm_url: str, scale: Mapping[str, str]) -> Iterator[Stack]:
+    if not MODEL.exists() or not RASA_PYTHON.exists():
+        pytest.skip(f"needs a trained model at {MODEL} and {RASA_PYTHON} (run `make train`)")
     migrate(crm_url)
     with crm_session(crm_url) as crm:
         seed_demo_data(crm.session, customers=20)
         seed_articles(crm.session)
     action_port, rasa_port = free_port(), free_port()
-    rasa_side = Settings.from_env(
+    settings = Settings.from_env(
         {
             "SUPPORTBOT_DATA_DIR": str(work),
             "SUPPORTBOT_ACTION_PORT": str(action_port),
             "SUPPORTBOT_WEB_PORT": str(WEB_PORT),
             "SUPPORTBOT_SESSION_SECRET": SESSION_SECRET,
+            **scale,
         }
-    ).rasa_environment
+    )
     env = {
         **os.environ,
-        **rasa_side,
+        **settings.rasa_environment,
         "SUPPORTBOT_DATABASE_URL": crm_url,
         "SUPPORTBOT_IDENTITY_SECRET": IDENTITY_SECRET,
         "SUPPORTBOT_RASA_TOKEN": API_TOKEN,
@@ -133,9 +272,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "credentials.yml",
         ],
     ]
+    # Each with its number of workers, as `supportbot run` starts them.
+    workers = [
+        {ACTION_WORKERS_VARIABLE: str(settings.action_workers)},
+        {RASA_WORKERS_VARIABLE: str(settings.rasa_workers)},
+    ]
     processes = [
-        subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-        for cmd, log in zip(commands, logs, strict=True)
+        subprocess.Popen(
+            cmd, cwd=ROOT, env={**env, **own}, stdout=log.open("w"), stderr=subprocess.STDOUT
+        )
+        for cmd, log, own in zip(commands, logs, workers, strict=True)
     ]
     rasa_url = f"http://127.0.0.1:{rasa_port}"
     try:
@@ -145,17 +291,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             processes,
             logs,
         )
+        # With several workers, each loads the model: wait until all of them answer.
         wait_until(
-            lambda: bool(
-                httpx.get(f"{rasa_url}/status", params={"token": API_TOKEN})
-                .json()
-                .get("model_file")
-            ),
+            lambda: len(_workers_with_a_model(rasa_url, processes[1])) == settings.rasa_workers,
             "Rasa server",
             processes,
             logs,
         )
-        yield Stack(rasa_url=rasa_url, crm_url=crm_url, tracker_db=work / "tracker.db")
+        yield Stack(rasa_url=rasa_url, crm_url=crm_url, work=work, rasa=processes[1])
     finally:
         for process in processes:
             process.terminate()

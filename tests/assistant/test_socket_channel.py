@@ -2,13 +2,15 @@
 every message goes to the conversation the socket proved, whatever the client claims.
 
 A real Sanic server with the channel's blueprint on a free port and real python-socketio clients.
-The clients poll (engine.io's own websocket client needs a newer aiohttp than Rasa's).
+The clients poll (engine.io's own websocket client needs a newer aiohttp than Rasa's). With
+SUPPORTBOT_TEST_REDIS_URL (.ci/run sets it when Redis runs), two servers share its message queue.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -25,6 +27,7 @@ from common.chat_messages import bot_message
 
 SECRET = "channel-test-session-secret-0123456789"
 SHOP = "http://shop.test"
+REDIS_URL = os.environ.get("SUPPORTBOT_TEST_REDIS_URL", "")
 _apps = itertools.count()
 
 
@@ -58,12 +61,15 @@ class Bot:
 
 
 @asynccontextmanager
-async def channel_server(bot: Bot) -> AsyncIterator[tuple[str, OriginCheckedSocketIOInput]]:
+async def channel_server(
+    bot: Bot, redis_url: str = ""
+) -> AsyncIterator[tuple[str, OriginCheckedSocketIOInput]]:
     channel = OriginCheckedSocketIOInput.from_credentials(
         {
             "user_message_evt": "user_uttered",
             "bot_message_evt": "bot_uttered",
             "allowed_origins": SHOP,
+            "socketio_redis_url": redis_url,
         }
     )
     assert isinstance(channel, OriginCheckedSocketIOInput)
@@ -239,6 +245,29 @@ def test_agent_replies_and_notices_from_the_http_api_arrive_whole_and_marked() -
                 ("bot", None, None),
             ]
             assert widget.bot_messages[1]["text"] == "Hi!\n\nI can see your order."
+
+    run(scenario)
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="SUPPORTBOT_TEST_REDIS_URL unset (no Redis to share)")
+def test_with_redis_a_message_reaches_the_socket_another_server_holds() -> None:
+    """Two Rasa workers: an agent message posted to one reaches the socket the other holds."""
+
+    async def scenario() -> None:
+        async with (
+            channel_server(Bot(), REDIS_URL) as (url, _),
+            channel_server(Bot(), REDIS_URL) as (_, other),
+        ):
+            conversation_id = conversation_ids.new_conversation_id()
+            widget = Widget()
+            await widget.start(url, signed(conversation_id))
+            await asyncio.wait_for(widget.confirmed, timeout=5)
+            output = other.get_output_channel()
+            assert output is not None
+            await output.send_response(conversation_id, {"text": "Hi, Sam here.", "timestamp": 3.0})
+            await asyncio.sleep(0.5)
+
+            assert [m["text"] for m in widget.bot_messages] == ["Hi, Sam here."]
 
     run(scenario)
 

@@ -52,7 +52,17 @@ def test_rasa_gets_its_api_token_from_the_environment_not_the_command_line(setti
     assert settings.rasa_api_token is not None
     assert not any(settings.rasa_api_token in part for part in rasa.command)
     assert rasa.command[1:3] == ["-m", "assistant.server"]
-    assert rasa.env == {"SUPPORTBOT_RASA_TOKEN": settings.rasa_api_token}
+    assert rasa.env["SUPPORTBOT_RASA_TOKEN"] == settings.rasa_api_token
+
+
+def test_each_server_gets_its_own_number_of_workers(settings: Settings) -> None:
+    scaled = Settings(**{**vars(settings), "rasa_workers": 3, "action_workers": 2})
+    env = {service.name: service.env for service in services(scaled)}
+    assert env == {
+        "actions": {"ACTION_SERVER_SANIC_WORKERS": "2"},
+        "rasa": {"SANIC_WORKERS": "3", "SUPPORTBOT_RASA_TOKEN": scaled.rasa_api_token},
+        "web": {},
+    }
 
 
 def test_a_missing_model_is_a_clear_error(tmp_path: Path, settings: Settings, capsys):

@@ -39,6 +39,8 @@ def test_values_come_from_the_environment() -> None:
         ("SUPPORTBOT_WEB_PORT", "0", "at least 1"),
         ("SUPPORTBOT_IDENTITY_SECRET", "short", "32 characters"),
         ("SUPPORTBOT_LOG_LEVEL", "LOUD", "SUPPORTBOT_LOG_LEVEL"),
+        ("SUPPORTBOT_RASA_WORKERS", "0", "at least 1"),
+        ("SUPPORTBOT_ACTION_WORKERS", "two", "whole number"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:
@@ -86,3 +88,27 @@ def test_the_socket_channel_allows_the_web_apps_origin_under_both_loopback_names
 
     public = Settings.from_env({"SUPPORTBOT_WEB_HOST": "shop.example.com"}).rasa_environment
     assert public["SOCKETIO_ALLOWED_ORIGINS"] == "http://shop.example.com:8000"
+
+
+def test_one_worker_each_unless_configured() -> None:
+    default = Settings.from_env({})
+    assert (default.rasa_workers, default.action_workers) == (1, 1)
+    assert default.rasa_environment["SOCKETIO_REDIS_URL"] == ""
+    assert Settings.from_env({"SUPPORTBOT_ACTION_WORKERS": "3"}).action_workers == 3
+
+
+SCALED = {
+    "SUPPORTBOT_RASA_WORKERS": "2",
+    "LOCK_STORE_TYPE": "redis",
+    "SOCKETIO_REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def test_several_rasa_workers_share_redis_for_locks_and_sockets() -> None:
+    scaled = Settings.from_env(SCALED)
+    assert scaled.rasa_workers == 2
+    assert scaled.rasa_environment["SOCKETIO_REDIS_URL"] == "redis://127.0.0.1:6379/0"
+    with pytest.raises(SettingsError, match="needs LOCK_STORE_TYPE=redis"):
+        Settings.from_env({**SCALED, "LOCK_STORE_TYPE": "in_memory"})
+    with pytest.raises(SettingsError, match="needs SOCKETIO_REDIS_URL"):
+        Settings.from_env({**SCALED, "SOCKETIO_REDIS_URL": ""})

@@ -50,6 +50,8 @@ async def open_handoff(tracker: Tracker, subject: str, reason: str, note: str = 
             priority="high",
         )
         crm.interactions.mark_handoff(sender_id, ticket)
+        if customer_id is not None:  # the agent who takes over sees the profile as it is now
+            crm.profiles.refresh(customer_id)
         crm.handoffs.request(sender_id, reason=reason, ticket=ticket)
         return ticket.reference
 

@@ -2,8 +2,8 @@
 
 Rasa runs `action_analyse_message` after each customer message, through the custom slot
 mappings of `sentiment` and `escalation_reason` (domain.yml). It records the sentiment in the
-tracker (the `sentiment` slot event right after the message) and in the CRM interaction, keeps
-the customer's profile current, and logs an escalation decision with its reason.
+tracker (the `sentiment` slot event right after the message) and in the CRM interaction, and
+logs an escalation decision with its reason.
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ class ActionAnalyseMessage(Action):
             interaction = crm.interactions.record_sentiment(
                 sender_id, intent=intent, label=sentiment.label, score=round(sentiment.score, 4)
             )
-            tier = crm.profiles.refresh(customer_id).tier if customer_id is not None else None
+            # The stored profile: refreshed when a conversation ends, not on every message.
+            tier = crm.profiles.get_or_refresh(customer_id).tier if customer_id else None
             if interaction.handoff:  # already with a person
                 return None
             scores = [float(m["score"]) for m in interaction.message_sentiments]

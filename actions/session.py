@@ -117,6 +117,8 @@ class ActionGoodbye(Action):
             crm.interactions.finish(
                 tracker.sender_id, "handoff" if interaction.handoff else "resolved"
             )
+            if interaction.customer_id is not None:
+                crm.profiles.refresh(interaction.customer_id)
 
         with suppress(CRMUnavailable):  # saying goodbye must not fail because the CRM is down
             await run_in_crm(work)

@@ -296,7 +296,7 @@ class ProjectStack:
         log_path = work_dir / "logs" / "project-launcher.log"
         token = read_local_secrets(self.data_dir).get("SUPPORTBOT_RASA_TOKEN")
         bot = _launch("project", [supportbot, "run"], None, env, log_path, rasa_port, token, log)
-        bot.rasa_pids = descendants(bot.process.pid, "rasa run")
+        bot.rasa_pids = descendants(bot.process.pid, "assistant.server run")
         bot.action_pids = descendants(bot.process.pid, "rasa_sdk")
         return bot
 

@@ -39,14 +39,28 @@ def _create_engine(url: str) -> Engine:
         database = url.split("///", 1)[-1]
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        # Actions run their database work in worker threads.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+        # Actions run their database work in worker threads. isolation_level=None: pysqlite
+        # would otherwise start transactions late and commit on its own, which breaks SAVEPOINTs
+        # (a nested transaction committed even when the outer one rolled back); the "begin"
+        # listener below starts each transaction itself (SQLAlchemy's documented remedy).
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 15, "isolation_level": None},
+        )
 
         @event.listens_for(engine, "connect")
-        def _enable_foreign_keys(connection: Any, _record: Any) -> None:
+        def _configure(connection: Any, _record: Any) -> None:
             cursor = connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
+            # Write-ahead log: readers never wait for the writer, and a commit appends to the
+            # log instead of rewriting pages (NORMAL: durable at each checkpoint, never corrupt).
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

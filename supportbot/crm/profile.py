@@ -109,7 +109,7 @@ def current_profile(
     session: Session, customer_id: int, now: datetime | None = None
 ) -> CustomerProfile:
     """The profile `refresh_profile` would store, computed without writing (for read-only views;
-    the stored one is only as fresh as the customer's last analysed message)."""
+    the stored one is as fresh as the customer's last finished or handed-over conversation)."""
     profile = CustomerProfile(customer_id=customer_id)
     _fill_profile(session, profile, now or utcnow())
     return profile

@@ -339,4 +339,10 @@ class Profiles:
         return self.session.get(CustomerProfile, customer_id)
 
     def refresh(self, customer_id: int) -> CustomerProfile:
+        """Recompute and store the profile: reads all the customer's orders and conversations,
+        so it runs when a conversation ends or goes to a person, not on every message."""
         return refresh_profile(self.session, customer_id)
+
+    def get_or_refresh(self, customer_id: int) -> CustomerProfile:
+        """The stored profile; computed and stored if the customer has none yet."""
+        return self.get(customer_id) or self.refresh(customer_id)

@@ -155,3 +155,17 @@ async def test_crm_outage_while_checking_an_order_number_asks_again_later(
 
     assert slots == {"order_id": None}
     assert dispatcher.messages == [{**dispatcher.messages[0], "response": "utter_crm_unavailable"}]
+
+
+async def test_a_finished_conversation_refreshes_the_stored_profile(crm_url, dispatcher, domain):
+    verify(crm_url, ADA)
+    ada = customer_id(crm_url, ADA)
+    with crm_session(crm_url) as crm:
+        before = crm.profiles.refresh(ada).interaction_count
+        crm.interactions.start_or_get("conversation-2").customer_id = ada  # another conversation
+
+    await ActionGoodbye().run(dispatcher, get_tracker(intent="goodbye"), domain)
+
+    with crm_session(crm_url) as crm:
+        profile = crm.profiles.get(ada)
+        assert profile is not None and profile.interaction_count == before + 1

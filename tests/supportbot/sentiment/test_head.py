@@ -73,7 +73,7 @@ def test_persist_and_load_round_trip(encoder: Any, encoder_dir: Path, tmp_path: 
 def test_missing_head_says_run_make_setup(tmp_path: Path, encoder_dir: Path) -> None:
     with pytest.raises(SentimentModelMissing, match="make setup"):
         read_head(tmp_path)
-    settings = Settings(data_dir=tmp_path, encoder_dir=encoder_dir)
+    settings = Settings(sentiment_dir=tmp_path / "sentiment", encoder_dir=encoder_dir)
     with pytest.raises(SentimentModelMissing, match="make setup") as caught:
         load_sentiment_model(settings)
     assert str(tmp_path / "sentiment" / HEAD_FILE) in str(caught.value)

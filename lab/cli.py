@@ -111,7 +111,12 @@ def _bench_load(args: argparse.Namespace) -> int:
     from lab.load.run import run
 
     try:
-        run(quick=args.quick, report=args.report, log=lambda line: print(line, flush=True))
+        run(
+            quick=args.quick,
+            scaled=args.scaled,
+            report=args.report,
+            log=lambda line: print(line, flush=True),
+        )
     except BotError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -195,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--quick", action="store_true", help="smoke run: tiny load, capped stock epochs, under var/"
+    )
+    bench.add_argument(
+        "--scaled",
+        action="store_true",
+        help="also the scaled configuration: 2+2 workers, PostgreSQL and Redis "
+        "(SUPPORTBOT_BENCH_POSTGRES_URL, SUPPORTBOT_BENCH_REDIS_URL; default: this machine's)",
     )
     bench.add_argument(
         "--report", type=Path, default=None, help="markdown output (default: reports/load.md)"

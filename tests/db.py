@@ -67,8 +67,8 @@ SEED_CUSTOMERS = 30
 @dataclass(frozen=True)
 class Database:
     url: str
-    # The tests' own engine for `url`, made as the application makes it (on SQLite its
-    # transactions really begin, so that savepoints nest in them).
+    # The tests' own engine for `url`: the application's settings, and on SQLite transactions
+    # that really begin, so that savepoints nest in them.
     engine: Engine
 
 
@@ -116,7 +116,7 @@ def _seed(url: str) -> None:
 def _database(backend: str, name: str, directory: Path) -> Iterator[Database]:
     if backend == "sqlite":
         url = f"sqlite:///{directory / f'{name}.db'}"
-        with _engines(url, crm_db._create_engine(url)) as database:
+        with _engines(url, _sqlite_engine(url)) as database:
             yield database
         return
     schema = f"supportbot_tests_{name}"
@@ -146,6 +146,23 @@ def _engines(url: str, engine: Engine) -> Iterator[Database]:
     finally:
         engine.dispose()
         crm_db.get_engine(url).dispose()
+
+
+def _sqlite_engine(url: str) -> Engine:
+    """pysqlite only begins a transaction before a write, so a savepoint taken first would begin
+    (and its release commit) the real one: the SQLAlchemy documentation's remedy, BEGIN emitted
+    by SQLAlchemy itself ("Serializable isolation / Savepoints / Transactional DDL")."""
+    engine = crm_db._create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
 
 
 def _one_thread_at_a_time(engine: Engine) -> None:

@@ -1,5 +1,6 @@
-"""The two bots under test, started and stopped the same way: a stock `rasa init` bot and the
-project's stack (`supportbot run`, as `make run` starts it), each on ports of its own.
+"""The bots under test, started and stopped the same way: a stock `rasa init` bot and the
+project's stack (`supportbot run`, as `make run` starts it, and optionally its scaled
+configuration), each on ports of its own.
 
 The stock bot is Rasa's own starter project (rasa/cli/initial_project, what `rasa init` copies),
 trained once in the Rasa environment and cached under var/load/. It keeps Rasa's defaults: the
@@ -15,12 +16,15 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import yaml
+from sqlalchemy import create_engine, make_url, text
 
 from supportbot.settings import PROJECT_ROOT, ensure_local_secrets, read_local_secrets
 
@@ -263,8 +267,11 @@ def _cap_epochs(config_path: Path, epochs: int) -> None:
 class ProjectStack:
     """`supportbot run` on a fresh seeded CRM and tracker store of its own."""
 
-    def __init__(self, work_dir: Path, *, env: Mapping[str, str] | None = None) -> None:
-        self.data_dir = work_dir / "project"
+    def __init__(
+        self, work_dir: Path, *, name: str = "project", env: Mapping[str, str] | None = None
+    ) -> None:
+        self.name = name
+        self.data_dir = work_dir / name
         self.env = dict(env or {})
 
     def _env(self, rasa_port: int, action_port: int, web_port: int) -> dict[str, str]:
@@ -293,9 +300,9 @@ class ProjectStack:
             done = subprocess.run([supportbot, *command], env=env, capture_output=True, text=True)
             if done.returncode != 0:
                 raise BotError(f"`supportbot {' '.join(command)}` failed:\n{done.stderr[-2000:]}")
-        log_path = work_dir / "logs" / "project-launcher.log"
+        log_path = work_dir / "logs" / f"{self.name}-launcher.log"
         token = read_local_secrets(self.data_dir).get("SUPPORTBOT_RASA_TOKEN")
-        bot = _launch("project", [supportbot, "run"], None, env, log_path, rasa_port, token, log)
+        bot = _launch(self.name, [supportbot, "run"], None, env, log_path, rasa_port, token, log)
         bot.rasa_pids = descendants(bot.process.pid, "assistant.server run")
         bot.action_pids = descendants(bot.process.pid, "rasa_sdk")
         return bot
@@ -303,3 +310,57 @@ class ProjectStack:
     @property
     def crm_url(self) -> str:
         return self.env.get("SUPPORTBOT_DATABASE_URL") or f"sqlite:///{self.data_dir / 'crm.db'}"
+
+
+# The scaled configuration's services (PostgreSQL, Redis): this machine's own by default.
+POSTGRES_URL_VARIABLE = "SUPPORTBOT_BENCH_POSTGRES_URL"
+REDIS_URL_VARIABLE = "SUPPORTBOT_BENCH_REDIS_URL"
+DEFAULT_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+SCALED_WORKERS = 2
+
+
+@contextmanager
+def scaled_environment() -> Iterator[dict[str, str]]:
+    """The scaled configuration's settings: SCALED_WORKERS Rasa and action-server workers, the
+    Redis lock store and socket.io queue, and fresh PostgreSQL databases for the tracker store
+    and the CRM (dropped afterwards). The URLs come from the environment, never the command
+    line (they may hold a password)."""
+    postgres = os.environ.get(POSTGRES_URL_VARIABLE, "") or DEFAULT_POSTGRES_URL
+    redis_url = os.environ.get(REDIS_URL_VARIABLE, "") or DEFAULT_REDIS_URL
+    redis = urlsplit(redis_url)
+    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
+    names = {role: f"supportbot_load_{role}" for role in ("crm", "tracker")}
+    try:
+        with admin.connect() as connection:
+            for name in names.values():
+                connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                connection.execute(text(f"CREATE DATABASE {name}"))
+    except Exception as error:
+        admin.dispose()
+        raise BotError(
+            f"the scaled run needs PostgreSQL ({POSTGRES_URL_VARIABLE}): {error}"
+        ) from None
+    tracker = make_url(postgres).set(database=names["tracker"])
+    try:
+        yield {
+            "SUPPORTBOT_RASA_WORKERS": str(SCALED_WORKERS),
+            "SUPPORTBOT_ACTION_WORKERS": str(SCALED_WORKERS),
+            "LOCK_STORE_TYPE": "redis",
+            "LOCK_STORE_HOST": redis.hostname or "127.0.0.1",
+            "LOCK_STORE_PORT": str(redis.port or 6379),
+            "SOCKETIO_REDIS_URL": redis_url,
+            "TRACKER_DIALECT": "postgresql",
+            "TRACKER_HOST": f"{tracker.host}:{tracker.port or 5432}",
+            "TRACKER_DB": names["tracker"],
+            "TRACKER_USER": tracker.username or "",
+            "TRACKER_PASSWORD": tracker.password or "",
+            "SUPPORTBOT_DATABASE_URL": make_url(postgres)
+            .set(database=names["crm"])
+            .render_as_string(hide_password=False),
+        }
+    finally:
+        with admin.connect() as connection:
+            for name in names.values():
+                connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()

@@ -11,12 +11,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lab.latency import p50_p95
+from lab.load.bots import SCALED_WORKERS
 
 if TYPE_CHECKING:
     from lab.load.customers import Load
     from lab.load.run import BotResult, Plan
 
-COLOURS = {"stock": "#888888", "project": "#1f6feb"}
+COLOURS = {"stock": "#888888", "project": "#1f6feb", "scaled": "#d4731b"}
+SCALED_DESCRIPTION = (
+    f"{SCALED_WORKERS} Rasa and {SCALED_WORKERS} action-server workers, the Redis lock store and "
+    "socket.io queue, PostgreSQL for the tracker store and the CRM"
+)
 
 
 def _ms(values: Sequence[float]) -> tuple[float, float]:
@@ -36,9 +41,10 @@ def _ratio(project: float, stock: float) -> str:
 
 
 def _level_rows(stock: BotResult, project: BotResult) -> list[str]:
+    name = project.name
     rows = [
-        "| customers | messages | stock msg/s | project msg/s | ratio | stock p50 / p95 ms "
-        "| project p50 / p95 ms | errors (stock / project) |",
+        f"| customers | messages | stock msg/s | {name} msg/s | ratio | stock p50 / p95 ms "
+        f"| {name} p50 / p95 ms | errors (stock / {name}) |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for s, p in zip(stock.loads, project.loads, strict=True):
@@ -165,7 +171,8 @@ def write_report(
     started: float,
     scripts: dict[str, list[str]],
 ) -> None:
-    stock, project = results
+    stock, project, *others = results
+    scaled = others[0] if others else None
     cores = os.cpu_count() or 1
     busy = {name: load for name, load in loads_at_start.items() if load >= 1.0}
     lines = [
@@ -183,6 +190,11 @@ def write_report(
         + ".",
         "- **project**: `supportbot run`, as `make run` starts it (Rasa, action server, web app), "
         "on a freshly seeded SQLite CRM and tracker store.",
+        *(
+            [f"- **scaled**: the same stack in its scaled configuration: {SCALED_DESCRIPTION}."]
+            if scaled is not None
+            else []
+        ),
         "- 1-minute load average before each bot: "
         + ", ".join(f"{name} {load:.2f}" for name, load in loads_at_start.items())
         + f"; {load_at_end:.2f} at the end (the benchmark's own load).",
@@ -194,8 +206,16 @@ def write_report(
         )
     lines += ["", "## Targets (issue 14)", "", *_targets(stock, project, plan)]
     lines += ["", "## Throughput and latency", "", *_level_rows(stock, project)]
-    lines += ["", "## One customer, a long conversation", ""]
-    lines += ["| | stock | project |", "| --- | ---: | ---: |"]
+    if scaled is not None:
+        lines += [
+            "",
+            f"Scaled configuration ({SCALED_DESCRIPTION}), same client, same machine:",
+            "",
+            *_level_rows(stock, scaled),
+        ]
+    header = "| | " + " | ".join(r.name for r in results) + " |"
+    rule = "| --- |" + " ---: |" * len(results)
+    lines += ["", "## One customer, a long conversation", "", header, rule]
     growth = {r.name: long_growth(r.long) for r in results}
     lines.append(
         f"| p50 of turns 2-21 → last 20 (of {plan.long_turns}) "
@@ -205,19 +225,16 @@ def write_report(
     svg_name = out.with_suffix("").name + "-long-conversation.svg"
     (out.parent / svg_name).write_text(latency_svg(results), encoding="utf-8")
     lines += ["", f"![latency against turn number]({svg_name})", ""]
-    lines += ["## Start-up, memory and what was stored", ""]
-    lines += ["| | stock | project | ratio |", "| --- | ---: | ---: | ---: |"]
+    lines += ["## Start-up, memory and what was stored", "", header, rule]
     lines.append(
-        f"| start to first answer | {stock.startup_s:.1f} s | {project.startup_s:.1f} s "
-        f"| {_ratio(project.startup_s, stock.startup_s)} |"
+        "| start to first answer " + "".join(f"| {r.startup_s:.1f} s " for r in results) + "|"
     )
     lines.append(
-        f"| RSS, all processes, after warm-up / peak | {stock.rss_bytes / 1e9:.2f} / "
-        f"{stock.rss_peak_bytes / 1e9:.2f} GB | {project.rss_bytes / 1e9:.2f} / "
-        f"{project.rss_peak_bytes / 1e9:.2f} GB "
-        f"| {_ratio(project.rss_peak_bytes, stock.rss_peak_bytes)} |"
+        "| RSS, all processes, after warm-up / peak "
+        + "".join(f"| {r.rss_bytes / 1e9:.2f} / {r.rss_peak_bytes / 1e9:.2f} GB " for r in results)
+        + "|"
     )
-    lines.append(f"| nothing lost | {_stored_text(stock)} | {_stored_text(project)} | |")
+    lines.append("| nothing lost " + "".join(f"| {_stored_text(r)} " for r in results) + "|")
     lines += [
         "",
         "## Where a turn's time goes",

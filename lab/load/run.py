@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.load.bots import ProjectStack, RunningBot, StockBot
+from lab.load.bots import ProjectStack, RunningBot, StockBot, scaled_environment
 from lab.load.checks import Stored, count_stored
 from lab.load.customers import Load, run_customers, run_long_conversation
 from lab.load.profile import ACTION_STAGES, RASA_STAGES, Sampler, StageTimes, summarise
@@ -153,28 +153,32 @@ def measure(
     return BotResult(bot.name, bot.startup_s, loads, long, stored, rss, peak, profile)
 
 
-def run(*, quick: bool, report: Path | None, log: Callable[[str], None]) -> Path:
+def run(*, quick: bool, scaled: bool, report: Path | None, log: Callable[[str], None]) -> Path:
     plan = Plan.quick_plan() if quick else Plan.full()
     work_dir = WORK_DIR / ("quick" if quick else "full")
     work_dir.mkdir(parents=True, exist_ok=True)
     stock = StockBot(WORK_DIR, quick=quick)
     stock.build(log)
-    project = ProjectStack(work_dir)
     results: list[BotResult] = []
     loads_at_start: dict[str, float] = {}
     started = time.time()
-    for name, starter, script, crm_url in (
-        ("stock", stock, STOCK_SCRIPT, None),
-        ("project", project, PROJECT_SCRIPT, project.crm_url),
-    ):
+
+    def measure_bot(name: str, starter: StockBot | ProjectStack, script: list[str]) -> None:
         log(f"== {name} bot")
         loads_at_start[name] = settle(log, 5.0 if quick else 90.0)
         bot = starter.start(work_dir, log)
         log(f"  answered {bot.startup_s:.1f} s after start, RSS {bot.rss() / 1e9:.2f} GB")
+        crm_url = starter.crm_url if isinstance(starter, ProjectStack) else None
         try:
             results.append(measure(bot, script, plan, work_dir, crm_url, log))
         finally:
             bot.stop()
+
+    measure_bot("stock", stock, STOCK_SCRIPT)
+    measure_bot("project", ProjectStack(work_dir), PROJECT_SCRIPT)
+    if scaled:
+        with scaled_environment() as env:
+            measure_bot("scaled", ProjectStack(work_dir, name="scaled", env=env), PROJECT_SCRIPT)
     out = report or (work_dir / "load.md" if quick else REPORT)
     write_report(
         out,

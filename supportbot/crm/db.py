@@ -39,14 +39,8 @@ def _create_engine(url: str) -> Engine:
         database = url.split("///", 1)[-1]
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        # Actions run their database work in worker threads. isolation_level=None: pysqlite
-        # would otherwise start transactions late and commit on its own, which breaks SAVEPOINTs
-        # (a nested transaction committed even when the outer one rolled back); the "begin"
-        # listener below starts each transaction itself (SQLAlchemy's documented remedy).
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 15, "isolation_level": None},
-        )
+        # Actions run their database work in worker threads.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
 
         @event.listens_for(engine, "connect")
         def _configure(connection: Any, _record: Any) -> None:
@@ -57,10 +51,6 @@ def _create_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

@@ -76,8 +76,9 @@ db: setup
 # Make retrains only when an input is newer than the model, so later stages and `make run` do
 # not pay Rasa's own fingerprint check (about 25 s); Rasa still skips what did not change.
 MODEL := $(MODEL_DIR)/supportbot.tar.gz
+# The components training runs (not the server, channel or tracker store around them).
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
-	$(shell find assistant common -name '*.py') $(ENCODER)
+	$(shell find assistant/nlu assistant/policies common -name '*.py') $(ENCODER)
 
 train: $(MODEL)
 

@@ -120,7 +120,7 @@ def install() -> None:
 def main() -> None:
     install()
     token = api_token()
-    if token and "--auth-token" not in sys.argv:
+    if token and sys.argv[1:2] == ["run"] and "--auth-token" not in sys.argv:
         # Added after exec: /proc/<pid>/cmdline still shows the command without it.
         sys.argv += ["--auth-token", token]
     from rasa.__main__ import main as rasa_main

@@ -13,17 +13,21 @@
   kept only if every variable got its trained value and predicting built no new one; else
   Rasa's own load runs. TED loads as Rasa loads it: built eagerly, it came out without its
   weights (checked variable by variable against Rasa's load).
+- Calls to the action server reuse their connections. Rasa opens a new HTTP client session, and
+  so a new TCP connection, for every action it runs on the action server (several a message).
 - The HTTP API's token comes from the environment ($SUPPORTBOT_RASA_TOKEN), never the command
   line, where any local user can read it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from functools import cache
 from typing import Any
 
+import aiohttp
 import tensorflow as tf
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
@@ -31,6 +35,7 @@ from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.nlu.classifiers.diet_classifier import DIET
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.utils.endpoints import EndpointConfig
 from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
 from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
 from rasa.utils.tensorflow.model_data import RasaModelData
@@ -111,8 +116,37 @@ def load_trained_model(
     )
 
 
+class _SharedSession:
+    """What `async with endpoint.session()` gets: one client session per endpoint and event
+    loop, kept open (Rasa's own closes its session, and its connections, after each request)."""
+
+    def __init__(self, endpoint: EndpointConfig) -> None:
+        self._endpoint = endpoint
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        sessions: dict[int, aiohttp.ClientSession] = self._endpoint.__dict__.setdefault(
+            "_supportbot_sessions", {}
+        )
+        loop = id(asyncio.get_running_loop())
+        session = sessions.get(loop)
+        if session is None or session.closed:
+            session = sessions[loop] = _rasa_session(self._endpoint)
+        return session
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+
+_rasa_session = EndpointConfig.session
+
+
+def shared_session(endpoint: EndpointConfig) -> _SharedSession:
+    return _SharedSession(endpoint)
+
+
 def install() -> None:
     """Put the fixes in place; before Rasa loads anything."""
+    EndpointConfig.session = shared_session
     RemoteAction._validate_action_result = validate_action_result
     RasaModel.load = classmethod(load_trained_model)
 

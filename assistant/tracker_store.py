@@ -21,6 +21,7 @@ from typing import Any
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActiveLoop, Event, LoopInterrupted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import event
 
 # A session longer than this is handed over cut; the window is at least RECENT_EVENTS long and
 # starts at a customer message. The cut moves in steps of CUT_STEP events, so the state before
@@ -39,6 +40,11 @@ class RecentEventsTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            # As the CRM's: a write-ahead log, so that saving a turn appends to the log rather
+            # than syncing the whole journal, and readers never wait for it.
+            event.listen(self.engine, "connect", _write_ahead_log)
+            self.engine.dispose()  # connections opened while Rasa created the table
         # sender -> (id of the first event after the cut, the events that restore the state)
         # Only the Rasa server's event loop thread calls the store: no lock needed.
         self._before_cut: OrderedDict[str, tuple[int, list[dict[str, Any]]]] = OrderedDict()
@@ -107,6 +113,13 @@ class RecentEventsTrackerStore(SQLTrackerStore):
             return super()._additional_events(session, tracker)
         setattr(tracker, _STORED, len(tracker.events))
         return itertools.islice(tracker.events, stored, len(tracker.events))
+
+
+def _write_ahead_log(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def _not_user(row: Any) -> bool:

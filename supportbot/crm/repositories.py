@@ -259,7 +259,8 @@ class Interactions:
         return interaction
 
     def record_intent(self, sender_id: str, intent: str | None) -> Interaction:
-        """Add one customer message's intent to the conversation's, in order.
+        """Add one customer message's intent to the conversation's, in order (across the
+        conversation's sessions, since an interaction is one conversation).
 
         One message at a time, as it arrives: the assistant's tracker holds only the recent
         part of a long conversation (assistant/tracker_store.py), so the list is not rebuilt

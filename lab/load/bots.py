@@ -145,7 +145,9 @@ class RunningBot:
 
 
 def _wait_for_first_answer(bot: RunningBot, started: float, log: Callable[[str], None]) -> None:
-    """Poll with a real message until the bot answers it: start-up ends at the first reply."""
+    """Poll with a real message until the bot has handled it: start-up ends at the first 200
+    from the REST channel, whatever the bot said (a quick run's capped stock bot may say
+    nothing)."""
     probe = f"startup-{uuid.uuid4().hex[:8]}"
     deadline = started + STARTUP_TIMEOUT_S
     last_note = started
@@ -158,7 +160,7 @@ def _wait_for_first_answer(bot: RunningBot, started: float, log: Callable[[str],
                 json={"sender": probe, "message": "hi"},
                 timeout=30,
             )
-            if response.status_code == 200 and response.json():
+            if response.status_code == 200 and isinstance(response.json(), list):
                 bot.startup_s = time.monotonic() - started
                 return
         except (httpx.HTTPError, ValueError):

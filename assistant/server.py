@@ -16,6 +16,8 @@
   trained model's weights and parses with Rasa's own load.
 - Calls to the action server reuse their connections. Rasa opens a new HTTP client session, and
   so a new TCP connection, for every action it runs on the action server (several a message).
+- `LOCK_STORE_TYPE=redis` gets a lock that is atomic across workers (assistant/lock_store.py):
+  Rasa's lets two workers handle one customer's messages at once.
 - The HTTP API's token comes from the environment ($SUPPORTBOT_RASA_TOKEN), never the command
   line, where any local user can read it.
 """
@@ -29,6 +31,7 @@ from functools import cache
 from typing import Any
 
 import aiohttp
+import rasa.core.lock_store
 import tensorflow as tf
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
@@ -43,6 +46,7 @@ from rasa.utils.tensorflow.model_data import RasaModelData
 from rasa.utils.tensorflow.models import RasaModel
 
 from assistant.environment import api_token
+from assistant.lock_store import AtomicRedisLockStore
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +152,8 @@ def shared_session(endpoint: EndpointConfig) -> _SharedSession:
 def install() -> None:
     """Put the fixes in place; before Rasa loads anything."""
     EndpointConfig.session = shared_session
+    # Rasa's factory looks the class up by this name when endpoints.yml says `type: redis`.
+    rasa.core.lock_store.RedisLockStore = AtomicRedisLockStore
     RemoteAction._validate_action_result = validate_action_result
     RasaModel.load = classmethod(load_trained_model)
 

@@ -290,10 +290,12 @@ class ProjectStack:
         )
 
     def start(self, work_dir: Path, log: Callable[[str], None]) -> RunningBot:
-        # A fresh store each run, so the nothing-lost counts see this run's conversations only.
-        for name in ("crm.db", "tracker.db", "logs"):
-            path = self.data_dir / name
-            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        # A fresh store each run, so the nothing-lost counts see this run's conversations only;
+        # with the write-ahead logs, which must not meet a new database.
+        for name in ("crm.db", "tracker.db"):
+            for suffix in ("", "-wal", "-shm"):
+                (self.data_dir / f"{name}{suffix}").unlink(missing_ok=True)
+        shutil.rmtree(self.data_dir / "logs", ignore_errors=True)
         rasa_port, action_port, web_port = free_port(), free_port(), free_port()
         env = self._env(rasa_port, action_port, web_port)
         ensure_local_secrets(self.data_dir, env)

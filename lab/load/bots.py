@@ -50,8 +50,8 @@ def _quiet_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "HF_HUB_OFFLINE": "1", **(extra or {})}
 
 
-def rss_bytes(root_pid: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
+def process_tree(root_pid: int) -> list[int]:
+    """A process and all its descendants, from one pass over /proc."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -63,11 +63,18 @@ def rss_bytes(root_pid: int) -> int:
         # The command name may hold spaces and parentheses: the ppid follows the last ')'.
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
-    total = 0
-    pending = [root_pid]
+    tree, pending = [], [root_pid]
     while pending:
         pid = pending.pop()
+        tree.append(pid)
         pending.extend(children.get(pid, []))
+    return tree
+
+
+def rss_bytes(root_pid: int) -> int:
+    """Resident memory of a process and all its descendants."""
+    total = 0
+    for pid in process_tree(root_pid):
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -80,28 +87,14 @@ def rss_bytes(root_pid: int) -> int:
 def descendants(root_pid: int, contains: str) -> list[int]:
     """Pids under `root_pid` whose command line contains `contains`."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for pid in process_tree(root_pid)[1:]:
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if contains in cmdline and _is_under(int(entry.name), root_pid):
-            found.append(int(entry.name))
+        if contains in cmdline:
+            found.append(pid)
     return found
-
-
-def _is_under(pid: int, root_pid: int) -> bool:
-    while pid > 1:
-        if pid == root_pid:
-            return True
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return False
-        pid = int(stat.rsplit(")", 1)[1].split()[1])
-    return False
 
 
 @dataclass

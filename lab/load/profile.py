@@ -96,10 +96,10 @@ def classify(stack: str, rules: Sequence[tuple[str, str]]) -> str:
     frames = _frames(stack)
     if frames and _IDLE_LEAF.search(frames[-1]):
         return IDLE
-    compiled = [(stage, re.compile(pattern)) for stage, pattern in rules]
     for frame in reversed(frames):
-        for stage, pattern in compiled:
-            if pattern.search(frame):
+        for stage, pattern in rules:
+            # re caches compiled patterns: each rule is compiled once per process.
+            if re.search(pattern, frame):
                 return stage
     return "other (interpreter, libraries)"
 

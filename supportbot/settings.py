@@ -246,6 +246,26 @@ def _rasa_environment(
     return values
 
 
+def scaled_environment(tracker_url: str, redis_url: str, workers: int) -> dict[str, str]:
+    """The variables that run the stack scaled out (README, "Beyond one machine"): `workers`
+    Rasa and action-server workers, the Redis lock store and socket.io queue at `redis_url`, and
+    the tracker store in the PostgreSQL database that `tracker_url` names."""
+    tracker, redis = urlsplit(tracker_url), urlsplit(redis_url)
+    return {
+        "SUPPORTBOT_RASA_WORKERS": str(workers),
+        "SUPPORTBOT_ACTION_WORKERS": str(workers),
+        "LOCK_STORE_TYPE": "redis",
+        "LOCK_STORE_HOST": redis.hostname or "127.0.0.1",
+        "LOCK_STORE_PORT": str(redis.port or 6379),
+        "SOCKETIO_REDIS_URL": redis_url,
+        "TRACKER_DIALECT": "postgresql",
+        "TRACKER_HOST": f"{tracker.hostname or '127.0.0.1'}:{tracker.port or 5432}",
+        "TRACKER_DB": tracker.path.lstrip("/"),
+        "TRACKER_USER": tracker.username or "",
+        "TRACKER_PASSWORD": tracker.password or "",
+    }
+
+
 def _check_shared_by_rasa_workers(rasa_environment: Mapping[str, str]) -> None:
     """Several Rasa workers need what they share to live outside each of them."""
     if rasa_environment["LOCK_STORE_TYPE"] != "redis":

@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, make_url, text
 from supportbot.crm.seed import seed_demo_data
 from supportbot.kb.seed import seed_articles
 from supportbot.launcher import ACTION_WORKERS_VARIABLE, RASA_WORKERS_VARIABLE
-from supportbot.settings import Settings
+from supportbot.settings import Settings, scaled_environment
 from supportbot.store import crm_session, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,25 +176,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def scaled_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     _skip_unless_scaled_services_answer()
     work = tmp_path_factory.mktemp("scaled-stack")
-    redis = urlsplit(REDIS_URL)
     with _postgres_database("crm") as crm_url, _postgres_database("tracker") as tracker_url:
-        tracker = make_url(tracker_url)
         yield from _run_stack(
-            work,
-            crm_url,
-            {
-                "SUPPORTBOT_RASA_WORKERS": str(SCALED_WORKERS),
-                "SUPPORTBOT_ACTION_WORKERS": str(SCALED_WORKERS),
-                "LOCK_STORE_TYPE": "redis",
-                "LOCK_STORE_HOST": redis.hostname or "127.0.0.1",
-                "LOCK_STORE_PORT": str(redis.port or 6379),
-                "SOCKETIO_REDIS_URL": REDIS_URL,
-                "TRACKER_DIALECT": "postgresql",
-                "TRACKER_HOST": f"{tracker.host}:{tracker.port or 5432}",
-                "TRACKER_DB": str(tracker.database),
-                "TRACKER_USER": tracker.username or "",
-                "TRACKER_PASSWORD": tracker.password or "",
-            },
+            work, crm_url, scaled_environment(tracker_url, REDIS_URL, SCALED_WORKERS)
         )
 
 

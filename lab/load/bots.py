@@ -20,13 +20,17 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import yaml
 from sqlalchemy import create_engine, make_url, text
 
-from supportbot.settings import PROJECT_ROOT, ensure_local_secrets, read_local_secrets
+from supportbot.settings import (
+    PROJECT_ROOT,
+    ensure_local_secrets,
+    read_local_secrets,
+    scaled_environment,
+)
 
 RASA_VENV = PROJECT_ROOT / ".venv-rasa"
 APP_VENV = PROJECT_ROOT / ".venv"
@@ -318,14 +322,13 @@ SCALED_WORKERS = 2
 
 
 @contextmanager
-def scaled_environment() -> Iterator[dict[str, str]]:
+def scaled_databases_and_environment() -> Iterator[dict[str, str]]:
     """The scaled configuration's settings: SCALED_WORKERS Rasa and action-server workers, the
     Redis lock store and socket.io queue, and fresh PostgreSQL databases for the tracker store
     and the CRM (dropped afterwards). The URLs come from the environment, never the command
     line (they may hold a password)."""
     postgres = os.environ.get(POSTGRES_URL_VARIABLE, "") or DEFAULT_POSTGRES_URL
     redis_url = os.environ.get(REDIS_URL_VARIABLE, "") or DEFAULT_REDIS_URL
-    redis = urlsplit(redis_url)
     admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
     names = {role: f"supportbot_load_{role}" for role in ("crm", "tracker")}
     try:
@@ -338,23 +341,14 @@ def scaled_environment() -> Iterator[dict[str, str]]:
         raise BotError(
             f"the scaled run needs PostgreSQL ({POSTGRES_URL_VARIABLE}): {error}"
         ) from None
-    tracker = make_url(postgres).set(database=names["tracker"])
+    url = {
+        role: make_url(postgres).set(database=name).render_as_string(hide_password=False)
+        for role, name in names.items()
+    }
     try:
         yield {
-            "SUPPORTBOT_RASA_WORKERS": str(SCALED_WORKERS),
-            "SUPPORTBOT_ACTION_WORKERS": str(SCALED_WORKERS),
-            "LOCK_STORE_TYPE": "redis",
-            "LOCK_STORE_HOST": redis.hostname or "127.0.0.1",
-            "LOCK_STORE_PORT": str(redis.port or 6379),
-            "SOCKETIO_REDIS_URL": redis_url,
-            "TRACKER_DIALECT": "postgresql",
-            "TRACKER_HOST": f"{tracker.host}:{tracker.port or 5432}",
-            "TRACKER_DB": names["tracker"],
-            "TRACKER_USER": tracker.username or "",
-            "TRACKER_PASSWORD": tracker.password or "",
-            "SUPPORTBOT_DATABASE_URL": make_url(postgres)
-            .set(database=names["crm"])
-            .render_as_string(hide_password=False),
+            **scaled_environment(url["tracker"], redis_url, SCALED_WORKERS),
+            "SUPPORTBOT_DATABASE_URL": url["crm"],
         }
     finally:
         with admin.connect() as connection:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.load.bots import ProjectStack, RunningBot, StockBot, scaled_environment
+from lab.load.bots import ProjectStack, RunningBot, StockBot, scaled_databases_and_environment
 from lab.load.checks import Stored, count_stored
 from lab.load.customers import Load, run_customers, run_long_conversation
 from lab.load.profile import ACTION_STAGES, RASA_STAGES, Sampler, StageTimes, summarise
@@ -177,7 +177,7 @@ def run(*, quick: bool, scaled: bool, report: Path | None, log: Callable[[str], 
     measure_bot("stock", stock, STOCK_SCRIPT)
     measure_bot("project", ProjectStack(work_dir), PROJECT_SCRIPT)
     if scaled:
-        with scaled_environment() as env:
+        with scaled_databases_and_environment() as env:
             measure_bot("scaled", ProjectStack(work_dir, name="scaled", env=env), PROJECT_SCRIPT)
     out = report or (work_dir / "load.md" if quick else REPORT)
     write_report(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from supportbot.settings import Settings, SettingsError
+from supportbot.settings import Settings, SettingsError, scaled_environment
 
 
 def test_defaults_are_embedded_sqlite_and_no_secrets(tmp_path: Path) -> None:
@@ -112,3 +112,20 @@ def test_several_rasa_workers_share_redis_for_locks_and_sockets() -> None:
         Settings.from_env({**SCALED, "LOCK_STORE_TYPE": "in_memory"})
     with pytest.raises(SettingsError, match="needs SOCKETIO_REDIS_URL"):
         Settings.from_env({**SCALED, "SOCKETIO_REDIS_URL": ""})
+
+
+def test_the_scaled_environment_is_one_the_settings_accept():
+    env = scaled_environment(
+        "postgresql+psycopg2://bot:s3cret@db.internal:5433/tracker", "redis://cache:6380/0", 2
+    )
+    settings = Settings.from_env(env)
+
+    assert (settings.rasa_workers, settings.action_workers) == (2, 2)
+    rasa = settings.rasa_environment
+    assert (rasa["LOCK_STORE_TYPE"], rasa["LOCK_STORE_HOST"], rasa["LOCK_STORE_PORT"]) == (
+        "redis",
+        "cache",
+        "6380",
+    )
+    assert rasa["TRACKER_HOST"] == "db.internal:5433" and rasa["TRACKER_DB"] == "tracker"
+    assert (rasa["TRACKER_USER"], rasa["TRACKER_PASSWORD"]) == ("bot", "s3cret")

@@ -12,12 +12,14 @@ import sys
 from pathlib import Path
 
 from supportbot.rasa_client import RasaRequestError, RasaUnavailable
-from supportbot.settings import PROJECT_ROOT, SettingsError, get_settings
+from supportbot.settings import PROJECT_ROOT, SECRET_VARIABLES, SettingsError, get_settings
 
 
 def _env(args: argparse.Namespace) -> int:
     # One KEY=VALUE per line, so the Makefile can say `env $(supportbot env) rasa ...`.
     for name, value in get_settings().rasa_environment.items():
+        if name in SECRET_VARIABLES.values():
+            continue  # what this prints ends up on a command line (the Makefile's `env`)
         if any(c.isspace() for c in value):
             raise SettingsError(f"{name} must not contain whitespace, got {value!r}")
         print(f"{name}={value}")

@@ -108,13 +108,18 @@ def services(settings: Settings) -> list[Service]:
     logs = settings.data_dir / "logs"
     token = settings.require("rasa_api_token")
     rasa_port = httpx.URL(settings.rasa_url).port or 5005
-    action_url = f"http://127.0.0.1:{settings.action_server_port}"
+    action_host = (
+        "127.0.0.1" if settings.action_server_host == "0.0.0.0" else settings.action_server_host
+    )
+    action_url = f"http://{action_host}:{settings.action_server_port}"
     web_url = f"http://{settings.web_host}:{settings.web_port}"
     port = ("--port", str(settings.action_server_port))
     return [
         Service(
             "actions",
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", *port],
+            # rasa-sdk's app behind the shared secret (actions/server.py), which it reads from
+            # the environment like Rasa does.
+            [sys.executable, "-m", "actions.server", *port],
             lambda: _http_ok(f"{action_url}/health"),
             logs / "actions.log",
             {ACTION_WORKERS_VARIABLE: str(settings.action_workers)},
@@ -218,7 +223,9 @@ def launch(settings: Settings | None = None) -> int:
             print(f"   as Grace       http://{settings.web_host}:{settings.web_port}/demo/grace")
         print(f"   agent console  http://{settings.web_host}:{settings.web_port}/console")
         print(f"   Rasa server    {settings.rasa_url}")
-        print(f"   action server  http://127.0.0.1:{settings.action_server_port}")
+        print(
+            f"   action server  http://{settings.action_server_host}:{settings.action_server_port}"
+        )
         print("   Ctrl-C stops everything.")
         while True:
             _fail_if_any_exited(started, "while running")

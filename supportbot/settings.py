@@ -36,6 +36,19 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -
     return value
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 < value <= 300:
+        raise SettingsError(f"{name} must be more than 0 and at most 300 seconds, got {raw!r}")
+    return value
+
+
 def _secret(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     if value and len(value) < 32:
@@ -94,6 +107,9 @@ class Settings:
     # What endpoints.yml and credentials.yml read: action server, tracker store, lock store and
     # the socket.io channel.
     rasa_environment: dict[str, str] = field(default_factory=dict, repr=False)
+    # Faults: where the action server listens, and the secret Rasa must show it on every call.
+    action_server_host: str = "127.0.0.1"
+    action_server_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -166,6 +182,9 @@ class Settings:
             rasa_workers=rasa_workers,
             action_workers=_int(env, "SUPPORTBOT_ACTION_WORKERS", 1, minimum=1),
             rasa_environment=rasa_environment,
+            # Faults
+            action_server_host=env.get("SUPPORTBOT_ACTION_HOST", "").strip() or "127.0.0.1",
+            action_server_secret=_secret(env, "SUPPORTBOT_ACTION_SECRET"),
         )
 
     @property
@@ -193,10 +212,14 @@ SECRET_VARIABLES = {
     "rasa_api_token": "SUPPORTBOT_RASA_TOKEN",
     "agent_api_token": "SUPPORTBOT_AGENT_TOKEN",
     "session_secret": "SUPPORTBOT_SESSION_SECRET",
+    # Faults: Rasa shows it to the action server (endpoints.yml), which refuses calls without it.
+    "action_server_secret": "SUPPORTBOT_ACTION_SECRET",
 }
 
 
 LOCAL_SECRETS_FILE = "local-secrets.env"
+# Faults: how long Rasa waits for one action server call (assistant/environment.py reads it).
+ACTION_TIMEOUT_VARIABLE = "SUPPORTBOT_ACTION_TIMEOUT"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 _ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:(?P<port>[1-9][0-9]{0,4}))?")
 
@@ -235,6 +258,11 @@ def _rasa_environment(
     session_secret = _secret(env, "SUPPORTBOT_SESSION_SECRET")
     if session_secret:
         values["SUPPORTBOT_SESSION_SECRET"] = session_secret
+    # Faults: endpoints.yml sends it to the action server; each action call's time limit.
+    action_secret = _secret(env, "SUPPORTBOT_ACTION_SECRET")
+    if action_secret:
+        values["SUPPORTBOT_ACTION_SECRET"] = action_secret
+    values[ACTION_TIMEOUT_VARIABLE] = str(_seconds(env, ACTION_TIMEOUT_VARIABLE, 4.0))
     if values["LOCK_STORE_TYPE"] not in {"in_memory", "redis"}:
         raise SettingsError(
             f"LOCK_STORE_TYPE must be in_memory or redis, got {values['LOCK_STORE_TYPE']!r}"

@@ -39,6 +39,8 @@ IDENTITY_SECRET = "integration-identity-secret-0123456789"
 AGENT_TOKEN = "integration-agent-token-0123456789"
 # Signs the widget's conversation ids; the web app and Rasa's socket.io channel share it.
 SESSION_SECRET = "stack-session-secret-0123456789abcdef"
+# What Rasa shows the action server on every call (actions/server.py).
+ACTION_SECRET = "stack-action-secret-0123456789abcdef"
 STARTUP_TIMEOUT_S = 240
 POSTGRES_URL = os.environ.get("SUPPORTBOT_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("SUPPORTBOT_TEST_REDIS_URL", "")
@@ -227,6 +229,7 @@ def _run_stack(work: Path, crm_url: str, scale: Mapping[str, str]) -> Iterator[S
             "SUPPORTBOT_ACTION_PORT": str(action_port),
             "SUPPORTBOT_WEB_PORT": str(WEB_PORT),
             "SUPPORTBOT_SESSION_SECRET": SESSION_SECRET,
+            "SUPPORTBOT_ACTION_SECRET": ACTION_SECRET,
             **scale,
         }
     )
@@ -240,7 +243,7 @@ def _run_stack(work: Path, crm_url: str, scale: Mapping[str, str]) -> Iterator[S
     }
     logs = [work / "actions.log", work / "rasa.log"]
     commands = [
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
+        [sys.executable, "-m", "actions.server", "--port", str(action_port)],
         [
             str(RASA_PYTHON),
             *("-m", "assistant.server", "run", "--enable-api"),

@@ -305,7 +305,7 @@ class ProjectStack:
         token = read_local_secrets(self.data_dir).get("SUPPORTBOT_RASA_TOKEN")
         bot = _launch(self.name, [supportbot, "run"], None, env, log_path, rasa_port, token, log)
         bot.rasa_pids = descendants(bot.process.pid, "assistant.server run")
-        bot.action_pids = descendants(bot.process.pid, "rasa_sdk")
+        bot.action_pids = descendants(bot.process.pid, "actions.server")
         return bot
 
     @property

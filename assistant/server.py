@@ -45,6 +45,7 @@ from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
 from rasa.utils.tensorflow.model_data import RasaModelData
 from rasa.utils.tensorflow.models import RasaModel
 
+from assistant import faults
 from assistant.environment import api_token
 from assistant.lock_store import AtomicRedisLockStore
 
@@ -156,6 +157,7 @@ def install() -> None:
     rasa.core.lock_store.RedisLockStore = AtomicRedisLockStore
     RemoteAction._validate_action_result = validate_action_result
     RasaModel.load = classmethod(load_trained_model)
+    faults.install()  # a failing action server or tracker store: an answer, not silence
 
 
 def main() -> None:

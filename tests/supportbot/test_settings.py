@@ -82,6 +82,33 @@ def test_rasa_gets_the_session_secret_only_when_there_is_one(tmp_path: Path) -> 
     assert with_secret.rasa_environment["SUPPORTBOT_SESSION_SECRET"] == secret
 
 
+def test_the_action_server_listens_on_loopback_and_rasa_gets_its_secret(tmp_path: Path) -> None:
+    env = {"SUPPORTBOT_DATA_DIR": str(tmp_path)}
+    default = Settings.from_env(env)
+    assert default.action_server_host == "127.0.0.1"
+    assert "SUPPORTBOT_ACTION_SECRET" not in default.rasa_environment
+    assert default.rasa_environment["SUPPORTBOT_ACTION_TIMEOUT"] == "4.0"
+    secret = "a" * 40
+    configured = Settings.from_env(
+        {
+            **env,
+            "SUPPORTBOT_ACTION_HOST": "0.0.0.0",
+            "SUPPORTBOT_ACTION_SECRET": secret,
+            "SUPPORTBOT_ACTION_TIMEOUT": "2.5",
+        }
+    )
+    assert configured.action_server_host == "0.0.0.0"
+    assert configured.require("action_server_secret") == secret
+    assert configured.rasa_environment["SUPPORTBOT_ACTION_SECRET"] == secret
+    assert configured.rasa_environment["SUPPORTBOT_ACTION_TIMEOUT"] == "2.5"
+    assert secret not in repr(configured)
+    with pytest.raises(SettingsError, match="SUPPORTBOT_ACTION_SECRET must be at least 32"):
+        Settings.from_env({**env, "SUPPORTBOT_ACTION_SECRET": "short"})
+    for bad in ("soon", "0", "-1", "301"):
+        with pytest.raises(SettingsError, match="SUPPORTBOT_ACTION_TIMEOUT"):
+            Settings.from_env({**env, "SUPPORTBOT_ACTION_TIMEOUT": bad})
+
+
 def test_the_socket_channel_allows_the_web_apps_origin_under_both_loopback_names() -> None:
     here = Settings.from_env({"SUPPORTBOT_WEB_PORT": "8100"}).rasa_environment
     assert here["SOCKETIO_ALLOWED_ORIGINS"] == "http://127.0.0.1:8100,http://localhost:8100"

@@ -19,6 +19,8 @@ from types import FrameType
 from typing import IO
 
 import httpx
+from sqlalchemy import URL, create_engine, make_url, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from supportbot.settings import (
     PROJECT_ROOT,
@@ -160,6 +162,56 @@ def _check_prerequisites(settings: Settings) -> None:
         )
 
 
+def _tracker_store_url(rasa_environment: dict[str, str]) -> str | None:
+    """The database endpoints.yml's tracker store opens, as a SQLAlchemy URL."""
+    dialect = rasa_environment.get("TRACKER_DIALECT", "")
+    if dialect == "sqlite":
+        return f"sqlite:///{rasa_environment['TRACKER_DB']}"
+    if dialect != "postgresql":
+        return None  # another dialect: Rasa's own retries will say
+    host, _, port = rasa_environment.get("TRACKER_HOST", "").partition(":")
+    return URL.create(
+        "postgresql+psycopg2",
+        username=rasa_environment.get("TRACKER_USER") or None,
+        password=rasa_environment.get("TRACKER_PASSWORD") or None,
+        host=host or None,
+        port=int(port) if port else None,
+        database=rasa_environment.get("TRACKER_DB") or None,
+    ).render_as_string(hide_password=False)
+
+
+def _unreachable(url: str) -> str | None:
+    """Why the database at `url` cannot be opened, or None when it answers."""
+    engine = create_engine(
+        url, connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {}
+    )
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+        return f"{type(error).__name__}: {reason[0] if reason else 'no details'}"
+    finally:
+        engine.dispose()
+    return None
+
+
+def _check_stores(settings: Settings) -> None:
+    """Name a database that cannot be reached before anything starts: Rasa would wait for its
+    tracker store for ever, and every action would fail on the CRM."""
+    stores = {
+        "the CRM database": settings.database_url,
+        "Rasa's tracker store": _tracker_store_url(settings.rasa_environment),
+    }
+    for name, url in stores.items():
+        if not url:
+            continue
+        reason = _unreachable(url)
+        if reason:
+            shown = make_url(url).render_as_string(hide_password=True)
+            raise LaunchError(f"{name} ({shown}) is unreachable: {reason}")
+
+
 def _fail_if_any_exited(running: list[Service], when: str) -> None:
     for service in running:
         code = service.exit_code()
@@ -210,6 +262,7 @@ def launch(settings: Settings | None = None) -> int:
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         _check_prerequisites(settings)
+        _check_stores(settings)
         started_at = time.monotonic()
         for service in all_services:
             print(f"== Starting {service.name} (log: {service.log_path})")

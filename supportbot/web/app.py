@@ -19,7 +19,15 @@ from supportbot.console import takeover
 from supportbot.console.conversations import ConversationNotFound, InvalidInput
 from supportbot.rasa_client import RasaClient, RasaRequestError, RasaUnavailable
 from supportbot.settings import Settings, get_settings
-from supportbot.web import agent_api, chat_api, console_api, console_pages, pages, takeover_api
+from supportbot.web import (
+    agent_api,
+    chat_api,
+    console_api,
+    console_pages,
+    pages,
+    readiness,
+    takeover_api,
+)
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
@@ -123,6 +131,7 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(readiness.router)
     app.include_router(pages.router)
     app.include_router(chat_api.router)
     app.include_router(agent_api.router)

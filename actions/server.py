@@ -33,7 +33,8 @@ from sanic.worker.loader import AppLoader
 
 from supportbot.settings import Settings, get_settings
 
-logger = logging.getLogger(__name__)
+# By name: run as `-m`, and re-imported in each Sanic worker, __name__ is not the module's.
+logger = logging.getLogger("actions.server")
 
 ACTION_PACKAGE = "actions"
 HEALTH_PATH = "/health"
@@ -77,7 +78,15 @@ async def _generic_error(request: Request, exception: Exception) -> HTTPResponse
 
 def _app_for_worker(package: str) -> Sanic:
     # Each Sanic worker process builds its own app; the secret comes from its environment.
-    return create_locked_app(get_settings().require("action_server_secret"), package)
+    settings = get_settings()
+    _configure_logging(settings)
+    return create_locked_app(settings.require("action_server_secret"), package)
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 def serve(settings: Settings, port: int, workers: int) -> None:
@@ -101,9 +110,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="the project's locked-down action server")
     parser.add_argument("--port", type=int, default=settings.action_server_port)
     args = parser.parse_args()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    _configure_logging(settings)
     # rasa-sdk's variable (ACTION_SERVER_SANIC_WORKERS), as the launcher and deploy/ set it.
     serve(settings, args.port, number_of_sanic_workers())
 

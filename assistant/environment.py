@@ -34,11 +34,11 @@ def api_token() -> str:
 
 # Faults: how long one call to the action server may take (as `Settings`: 0 < seconds <= 300).
 ACTION_TIMEOUT_VARIABLE = "SUPPORTBOT_ACTION_TIMEOUT"
-DEFAULT_ACTION_TIMEOUT_S = 4.0
+DEFAULT_ACTION_TIMEOUT_S = 3.0
 
 
 def action_timeout() -> float:
-    """Seconds Rasa waits for one action server call: $SUPPORTBOT_ACTION_TIMEOUT, else 4."""
+    """Seconds Rasa waits for one action server call: $SUPPORTBOT_ACTION_TIMEOUT, else 3."""
     raw = os.environ.get(ACTION_TIMEOUT_VARIABLE, "").strip()
     try:
         seconds = float(raw) if raw else DEFAULT_ACTION_TIMEOUT_S

@@ -3,10 +3,12 @@
 - **The action server hangs or is down.** Rasa waits up to 5 minutes for each action call, then
   logs "Bot will continue, but the actions events are lost" and says nothing; meanwhile the
   conversation's lock holds every later message. Here each call waits at most
-  SUPPORTBOT_ACTION_TIMEOUT seconds (4 by default). On a timeout, a refused connection or an
-  error answer, the customer gets an apology with a button to reach a person, and the turn ends
-  listening. Once one call of a turn has failed, the turn's other calls fail at once, so the
-  apology comes within one timeout and only once. The next message tries the server again.
+  SUPPORTBOT_ACTION_TIMEOUT seconds (3 by default: a call takes well under a second, a cold
+  one about one; the NLU and the rest of the turn fit in the other 2 s of the customer's 5).
+  On a timeout, a refused connection or an error answer, the customer gets an apology with a
+  button to reach a person, and the turn ends listening. Once one call of a turn has failed,
+  the turn's other calls fail at once, so the apology comes within one timeout and only once.
+  The next message tries the server again.
 - **The tracker store fails.** Rasa wraps it in a FailSafeTrackerStore, which answers a failed
   read with no tracker, so the message starts a new, empty conversation, and saves a failed
   write to memory, where nothing reads it. Here a failure propagates: the turn stops, nothing is

@@ -262,7 +262,7 @@ def _rasa_environment(
     action_secret = _secret(env, "SUPPORTBOT_ACTION_SECRET")
     if action_secret:
         values["SUPPORTBOT_ACTION_SECRET"] = action_secret
-    values[ACTION_TIMEOUT_VARIABLE] = str(_seconds(env, ACTION_TIMEOUT_VARIABLE, 4.0))
+    values[ACTION_TIMEOUT_VARIABLE] = str(_seconds(env, ACTION_TIMEOUT_VARIABLE, 3.0))
     if values["LOCK_STORE_TYPE"] not in {"in_memory", "redis"}:
         raise SettingsError(
             f"LOCK_STORE_TYPE must be in_memory or redis, got {values['LOCK_STORE_TYPE']!r}"

@@ -157,7 +157,7 @@ def test_the_next_turn_tries_the_server_again() -> None:
 def test_the_timeout_setting() -> None:
     variable = environment.ACTION_TIMEOUT_VARIABLE
     with pytest.MonkeyPatch.context() as env:
-        for raw, seconds in [("", 4.0), ("2.5", 2.5), ("nonsense", 4.0), ("0", 4.0), ("900", 4.0)]:
+        for raw, seconds in [("", 3.0), ("2.5", 2.5), ("nonsense", 3.0), ("0", 3.0), ("900", 3.0)]:
             env.setenv(variable, raw)
             assert environment.action_timeout() == seconds
 

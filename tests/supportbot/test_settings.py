@@ -87,7 +87,7 @@ def test_the_action_server_listens_on_loopback_and_rasa_gets_its_secret(tmp_path
     default = Settings.from_env(env)
     assert default.action_server_host == "127.0.0.1"
     assert "SUPPORTBOT_ACTION_SECRET" not in default.rasa_environment
-    assert default.rasa_environment["SUPPORTBOT_ACTION_TIMEOUT"] == "4.0"
+    assert default.rasa_environment["SUPPORTBOT_ACTION_TIMEOUT"] == "3.0"
     secret = "a" * 40
     configured = Settings.from_env(
         {

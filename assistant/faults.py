@@ -112,8 +112,9 @@ async def run_remote_action(
     except asyncio.TimeoutError:
         reason = f"no answer within {timeout:g} s"
     except (RasaException, aiohttp.ClientError) as error:
-        # Rasa's own message names the action, the URL and the HTTP status, nothing a customer said.
-        reason = str(error)
+        # Rasa's message and its cause name the action, the URL and the HTTP status (a 401:
+        # the secret does not match), nothing a customer said.
+        reason = f"{error} ({error.__cause__})" if error.__cause__ else str(error)
     if turn is not None:
         turn.action_server_failed = True
     logger.error("Action server call %s failed: %s", self.name(), reason)

@@ -38,7 +38,8 @@ from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, TrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 
 from assistant.environment import action_timeout
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
     from rasa.core.channels.channel import OutputChannel, UserMessage
     from rasa.core.nlg import NaturalLanguageGenerator
     from rasa.shared.core.domain import Domain
-    from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,8 @@ class TrackerStoreUnavailable(RasaException):
 class _Turn:
     """What went wrong so far while handling one customer message."""
 
+    # The customer message's id (its UserUttered event carries it).
+    message_id: str | None = None
     action_server_failed: bool = False
     apologised: bool = False
 
@@ -188,6 +190,7 @@ async def _apologise_and_listen(
     turn: _Turn | None,
 ) -> None:
     if turn is None or not turn.apologised:
+        tracker.update_with_events(_slots_as_before(tracker, turn), processor.domain)
         apology = create_bot_utterance({"text": APOLOGY, "buttons": APOLOGY_BUTTONS})
         tracker.update(apology, processor.domain)
         await processor.execute_side_effects([apology], tracker, output_channel)
@@ -195,6 +198,24 @@ async def _apologise_and_listen(
             turn.apologised = True
     listen = PolicyPrediction.for_action_name(processor.domain, ACTION_LISTEN_NAME)
     await _rasa_run_action(processor, ActionListen(), tracker, output_channel, nlg, listen)
+
+
+def _slots_as_before(tracker: DialogueStateTracker, turn: _Turn | None) -> list[Event]:
+    """SlotSet events that put back what the slot mappings read from this turn's message: it
+    was not handled, and a form would take a value it never validated as given."""
+    events = list(tracker.events)
+    latest = next(
+        (i for i in range(len(events) - 1, -1, -1) if isinstance(events[i], UserUttered)), None
+    )
+    if turn is None or latest is None or events[latest].message_id != turn.message_id:
+        return []  # the failure came before the message (the session's start)
+    changed = sorted({event.key for event in events[latest + 1 :] if isinstance(event, SlotSet)})
+    if not changed:
+        return []
+    before = DialogueStateTracker.from_events(
+        tracker.sender_id, events[:latest], tracker.slots.values()
+    )
+    return [SlotSet(name, before.get_slot(name)) for name in changed]
 
 
 _rasa_handle_message = MessageProcessor.handle_message
@@ -205,7 +226,7 @@ async def handle_message(
 ) -> list[dict[str, Any]] | None:
     """Rasa's `handle_message` as one turn; a failed tracker store ends it with an honest
     message, and the conversation is neither saved elsewhere nor started afresh."""
-    token = _turn.set(_Turn())
+    token = _turn.set(_Turn(message.message_id))
     try:
         replies: list[dict[str, Any]] | None = await _rasa_handle_message(self, message)
         return replies

@@ -60,6 +60,15 @@ def stored_events(stack: Stack, sender: str) -> list[dict]:
     return [json.loads(data) for (data,) in rows]
 
 
+def last_slot_value(stack: Stack, sender: str, slot: str) -> object:
+    values = [
+        event.get("value")
+        for event in stored_events(stack, sender)
+        if event["event"] == "slot" and event.get("name") == slot
+    ]
+    return values[-1] if values else None
+
+
 def web_client(settings: Settings) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_app(settings)),
@@ -72,10 +81,11 @@ def test_a_hanging_action_server_gets_an_apology_and_the_next_turn_works(
     fault_stack: Stack,
 ) -> None:
     sender = "it-faults-hang-0001"
+    assert "order number" in texts(fault_stack.say(sender, "where is my order?"))
     signal_server(fault_stack.actions, signal.SIGSTOP)
     try:
-        # The case: both messages went unanswered for 90 s.
-        for text in ("where is my order?", "hello? are you there?"):
+        # The case: this message and the next went unanswered for 90 s.
+        for text in ("100001", "hello? are you there?"):
             reply, seconds = timed_say(fault_stack, sender, text)
             assert seconds < ANSWER_WITHIN_S, f"{text!r} answered after {seconds:.1f} s"
             assert APOLOGY in texts(reply)
@@ -83,7 +93,11 @@ def test_a_hanging_action_server_gets_an_apology_and_the_next_turn_works(
     finally:
         signal_server(fault_stack.actions, signal.SIGCONT)
 
-    assert "order number" in texts(fault_stack.say(sender, "where is my order?"))
+    # The order number nobody could check does not count as given...
+    assert last_slot_value(fault_stack, sender, "order_id") is None
+    # ...and the form goes on where it was.
+    assert "email address" in texts(fault_stack.say(sender, "100001"))
+    assert last_slot_value(fault_stack, sender, "order_id") == "100001"
 
 
 def test_a_dead_action_server_gets_an_apology_and_a_restarted_one_answers(

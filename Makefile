@@ -89,7 +89,7 @@ $(MODEL): $(TRAIN_INPUTS) | setup
 	@touch $@
 
 run: setup db $(MODEL)
-	SUPPORTBOT_DEMO_PAGES=$${SUPPORTBOT_DEMO_PAGES:-1} $(VENV)/bin/supportbot run
+	$(VENV)/bin/supportbot run
 
 # Each stage prints its time; the summary at the end lists them all (scripts/stages).
 test:

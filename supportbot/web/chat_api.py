@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from pydantic import AfterValidator, BaseModel, Field
 
 from common import conversation_ids
 from common.chat_messages import MAX_MESSAGE_LENGTH
 from supportbot.web.dependencies import AppSettings, Rasa, WidgetConversation
+from supportbot.web.rate_limits import chat_read_limit, chat_send_limit
 from supportbot.web.responses import ChatSession, TranscriptView
 
 router = APIRouter(prefix="/api/chat")
@@ -37,19 +38,16 @@ class CustomerMessage(BaseModel):
     customer_token: str | None = Field(default=None, max_length=2048)
 
 
-@router.get("/session")
-async def session(
-    conversation_id: WidgetConversation, settings: AppSettings, response: Response
-) -> ChatSession:
+@router.get("/session", dependencies=[chat_read_limit])
+async def session(conversation_id: WidgetConversation, settings: AppSettings) -> ChatSession:
     """This browser's conversation as a signed token for Rasa's socket.io channel, and its URL."""
-    response.headers["Cache-Control"] = "no-store"  # a credential for this conversation
     return ChatSession(
         session=conversation_ids.sign(conversation_id, settings.require("session_secret")),
         socket_url=settings.chat_socket_url,
     )
 
 
-@router.get("/messages")
+@router.get("/messages", dependencies=[chat_read_limit])
 async def history(
     conversation_id: WidgetConversation, rasa: Rasa, after: int = 0
 ) -> TranscriptView:
@@ -57,7 +55,7 @@ async def history(
     return TranscriptView.after(await rasa.transcript(conversation_id), max(after, 0))
 
 
-@router.post("/messages")
+@router.post("/messages", dependencies=[chat_send_limit])
 async def say(
     message: CustomerMessage, conversation_id: WidgetConversation, rasa: Rasa
 ) -> TranscriptView:

@@ -23,11 +23,17 @@ from supportbot.store import crm_session, migrate
 from supportbot.web import agent_api, chat_api, console_api, pages, responses, takeover_api
 from tests.conftest import IDENTITY_SECRET
 from tests.supportbot.console.conftest import PASSWORD, add_conversation, create_agent
-from tests.supportbot.web.conftest import AGENT_TOKEN, FakeRasa, client_for, make_settings
+from tests.supportbot.web.conftest import (
+    AGENT_TOKEN,
+    ON_LOOPBACK,
+    FakeRasa,
+    client_for,
+    make_settings,
+)
 
 BAD_SENDER = "Invalid request: sender_id: a conversation id has 1-64 letters, digits, '-' or '_'"
 STORE_DOWN = {"error": "the CRM store is unavailable"}
-OWN_ORIGIN = {"Origin": "http://testserver"}
+OWN_ORIGIN = {"Origin": ON_LOOPBACK["base_url"]}
 BEARER = {"Authorization": f"Bearer {AGENT_TOKEN}"}
 # A valid body for each route that takes one, so only the sender id is wrong.
 BODIES = {
@@ -55,8 +61,9 @@ def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def signed_in(url: str, rasa: FakeRasa) -> TestClient:
-    """A console session, the interim API's token and our own Origin, all on one client."""
-    client = client_for(rasa, make_settings(database_url=url, demo_pages=True))
+    """A console session, the interim API's token and our own Origin, all on one client (on
+    loopback, where the demo pages answer)."""
+    client = client_for(rasa, make_settings(database_url=url, demo_pages=True), **ON_LOOPBACK)
     response = client.post(
         "/api/console/login", json={"email": "sam@support.test", "password": PASSWORD}
     )

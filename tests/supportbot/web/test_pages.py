@@ -7,7 +7,7 @@ import re
 from supportbot.identity import verify_customer_token
 from supportbot.web.pages import shop_page
 from tests.conftest import IDENTITY_SECRET
-from tests.supportbot.web.conftest import FakeRasa, client_for, make_settings
+from tests.supportbot.web.conftest import ON_LOOPBACK, FakeRasa, client_for, make_settings
 
 TOKEN = re.compile(r'data-customer-token="([^"]+)"')
 
@@ -17,7 +17,7 @@ def test_demo_pages_are_off_by_default(web):
 
 
 def test_demo_page_signs_in_as_ada(crm_url: str, rasa: FakeRasa):
-    web = client_for(rasa, make_settings(demo_pages=True, database_url=crm_url))
+    web = client_for(rasa, make_settings(demo_pages=True, database_url=crm_url), **ON_LOOPBACK)
     page = web.get("/demo/ada")
     assert page.status_code == 200
     assert "Signed in as Ada Lovelace" in page.text

@@ -129,3 +129,35 @@ def test_the_scaled_environment_is_one_the_settings_accept():
     )
     assert rasa["TRACKER_HOST"] == "db.internal:5433" and rasa["TRACKER_DB"] == "tracker"
     assert (rasa["TRACKER_USER"], rasa["TRACKER_PASSWORD"]) == ("bot", "s3cret")
+
+
+def test_the_web_guards_come_from_the_environment() -> None:
+    guards = Settings.from_env(
+        {
+            "SUPPORTBOT_RATE_LIMIT_STORAGE": "redis://127.0.0.1:6379/4",
+            "SUPPORTBOT_RATE_LIMIT_LOGIN_PER_CLIENT": "5/minute;20/hour",
+            "SUPPORTBOT_MAX_CHAT_BODY_BYTES": "32768",
+            "SUPPORTBOT_TRUSTED_PROXIES": "10.0.0.2, 192.168.0.0/16",
+        }
+    ).web_guards
+    assert guards.rate_limit_storage == "redis://127.0.0.1:6379/4"
+    assert guards.login_per_client == "5/minute;20/hour"
+    assert guards.chat_send_per_conversation == "20/minute"  # the default
+    assert guards.max_chat_body_bytes == 32768
+    assert guards.trusted_proxies == ("10.0.0.2/32", "192.168.0.0/16")
+    assert "6379" not in repr(guards)  # a Redis URL may carry a password
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SUPPORTBOT_RATE_LIMIT_STORAGE", "memcached://127.0.0.1"),
+        ("SUPPORTBOT_RATE_LIMIT_CHAT_SEND_PER_CLIENT", "lots"),
+        ("SUPPORTBOT_RATE_LIMIT_CHAT_READ_PER_CONVERSATION", "0/minute"),
+        ("SUPPORTBOT_MAX_BODY_BYTES", "10"),
+        ("SUPPORTBOT_TRUSTED_PROXIES", "proxy.example"),
+    ],
+)
+def test_bad_web_guards_name_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env({variable: value})

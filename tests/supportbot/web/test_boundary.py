@@ -106,6 +106,22 @@ def test_a_malformed_sender_id_gets_the_same_422_on_every_route(
     assert rasa.events == {}
 
 
+def test_a_stored_conversation_whose_id_ends_in_a_newline_gets_422_not_500(
+    signed_in: TestClient, rasa: FakeRasa, url: str
+):
+    """The issue's 500: such a conversation reaches the CRM through Rasa's REST channel; with
+    `^...$` and match() its id passed the check, and Rasa's URL then broke (httpx.InvalidURL).
+    """
+    add_conversation(url, "new\n", started_at=datetime.now(UTC), handoff=True)
+    for method, path in routes_with_a_sender_id():
+        response = request_to(signed_in, method, path, "new%0A")
+        assert (response.status_code, response.json()) == (422, {"error": BAD_SENDER}), (
+            method,
+            path,
+        )
+    assert rasa.events == {}
+
+
 def test_the_guards_answer_before_the_sender_id(rasa: FakeRasa, url: str):
     anonymous = client_for(rasa, make_settings(database_url=url))
     for method, path in routes_with_a_sender_id():

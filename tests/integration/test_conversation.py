@@ -75,11 +75,12 @@ async def test_handoff_agent_reply_and_resume(stack: Stack) -> None:
 
 
 def web_client(stack: Stack) -> httpx.AsyncClient:
-    """The real web app, in-process, in front of the real Rasa server."""
+    """The real web app, in-process, in front of the real Rasa server; asked on loopback, as
+    its demo pages require (ASGITransport's client is 127.0.0.1)."""
     settings = stack.web_settings()
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_app(settings)),
-        base_url="http://testserver",
+        base_url=f"http://127.0.0.1:{WEB_PORT}",
         timeout=60,
     )
 

@@ -1,9 +1,10 @@
 """Rate limits of the web app: per client address and per conversation on the chat API, per client
 address on the console login; a refusal is a 429 with Retry-After.
 
-Counting is the `limits` library's sliding window counter (two counters a key, no burst at a
-window's edge), in this process or in Redis when SUPPORTBOT_RATE_LIMIT_STORAGE names one, so
-that several web workers share the counts. Keys and log lines carry a keyed hash of the address
+Counting is the `limits` library's moving window (no burst at a window's edge, and an exact
+Retry-After: when the oldest counted request leaves the window; its memory grows with the
+requests of the last window, not with the number of clients), in this process or in Redis when
+SUPPORTBOT_RATE_LIMIT_STORAGE names one, so that several web workers share the counts. Keys and log lines carry a keyed hash of the address
 or conversation, never the value. Per-account lockout lives with the accounts (the CRM).
 """
 
@@ -21,7 +22,7 @@ from fastapi import Depends, HTTPException, Request
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
 from limits.storage import storage_from_string
-from limits.strategies import SlidingWindowCounterRateLimiter
+from limits.strategies import MovingWindowRateLimiter
 
 from supportbot.settings import WebGuards
 from supportbot.web.dependencies import WidgetConversation
@@ -58,7 +59,7 @@ class RateLimiter:
             )
         else:
             storage = storage_from_string("memory://", wrap_exceptions=True)
-        self._strategy = SlidingWindowCounterRateLimiter(storage)
+        self._strategy = MovingWindowRateLimiter(storage)
         self._key = key_secret.encode()
         self.chat_send_per_client = Rule.parse("chat-send-client", guards.chat_send_per_client)
         self.chat_send_per_conversation = Rule.parse(

@@ -55,7 +55,8 @@ def test_thirty_failed_logins_from_one_address_are_refused_before_the_thirtieth(
     first_refusal = statuses.index(429)
     assert first_refusal < 29 and set(statuses[:first_refusal]) == {401}
     assert set(statuses[first_refusal:]) == {429}
-    assert_too_many(response)
+    # The default 10 a minute: the oldest attempt leaves the window about a minute after it.
+    assert 30 <= assert_too_many(response) <= 60
     # Another address may still sign in (or fail to) as usual.
     other = client(rasa, SOMEONE_ELSE, database_url=crm_url).post(
         "/api/console/login", json={"email": "agent0@support.test", "password": "wrong-password-1"}

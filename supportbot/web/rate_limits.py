@@ -4,8 +4,9 @@ address on the console login; a refusal is a 429 with Retry-After.
 Counting is the `limits` library's moving window (no burst at a window's edge, and an exact
 Retry-After: when the oldest counted request leaves the window; its memory grows with the
 requests of the last window, not with the number of clients), in this process or in Redis when
-SUPPORTBOT_RATE_LIMIT_STORAGE names one, so that several web workers share the counts. Keys and log lines carry a keyed hash of the address
-or conversation, never the value. Per-account lockout lives with the accounts (the CRM).
+SUPPORTBOT_RATE_LIMIT_STORAGE names one, so that several web workers share the counts. Keys and
+log lines carry a keyed hash of the address or conversation, never the value. Per-account lockout
+lives with the accounts (the CRM).
 """
 
 from __future__ import annotations

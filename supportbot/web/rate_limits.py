@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import math
 import time
@@ -102,8 +103,18 @@ class RateLimiter:
 
 
 def client_address(request: Request) -> str:
-    """The client's address: the peer's, or what a trusted proxy says (app.py)."""
-    return request.client.host if request.client else "unknown"
+    """The client's address (the peer's, or what a trusted proxy says: app.py); for IPv6 its
+    /64, which one subscriber usually has whole (counting each address would let them rotate)."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return host
 
 
 def _limiter(request: Request) -> RateLimiter:

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from supportbot.settings import WebGuards
@@ -27,8 +28,18 @@ def guarded(**limits: Any) -> WebGuards:
     return WebGuards(**limits)
 
 
+def app_for(rasa: FakeRasa, **settings: Any) -> FastAPI:
+    """One web app (one process's counts) that several clients can reach."""
+    app: FastAPI = client_for(rasa, make_settings(**settings)).app
+    return app
+
+
+def from_(app: FastAPI, address: tuple[str, int] = ATTACKER) -> TestClient:
+    return TestClient(app, client=address)
+
+
 def client(rasa: FakeRasa, address: tuple[str, int] = ATTACKER, **settings: Any) -> TestClient:
-    return client_for(rasa, make_settings(**settings), client=address)
+    return from_(app_for(rasa, **settings), address)
 
 
 def assert_too_many(response: Any) -> int:
@@ -42,7 +53,8 @@ def assert_too_many(response: Any) -> int:
 def test_thirty_failed_logins_from_one_address_are_refused_before_the_thirtieth(
     crm_url: str, rasa: FakeRasa, caplog: pytest.LogCaptureFixture
 ):
-    attacker = client(rasa, database_url=crm_url)
+    app = app_for(rasa, database_url=crm_url)
+    attacker = from_(app)
     statuses = []
     with caplog.at_level(logging.INFO):
         for attempt in range(30):
@@ -58,7 +70,7 @@ def test_thirty_failed_logins_from_one_address_are_refused_before_the_thirtieth(
     # The default 10 a minute: the oldest attempt leaves the window about a minute after it.
     assert 30 <= assert_too_many(response) <= 60
     # Another address may still sign in (or fail to) as usual.
-    other = client(rasa, SOMEONE_ELSE, database_url=crm_url).post(
+    other = from_(app, SOMEONE_ELSE).post(
         "/api/console/login", json={"email": "agent0@support.test", "password": "wrong-password-1"}
     )
     assert other.status_code == 401
@@ -68,14 +80,15 @@ def test_thirty_failed_logins_from_one_address_are_refused_before_the_thirtieth(
 
 
 def test_a_chat_flood_from_one_address_is_refused_whatever_its_conversations(rasa: FakeRasa):
-    attacker = client(rasa, web_guards=guarded(chat_send_per_client="5/minute"))
+    app = app_for(rasa, web_guards=guarded(chat_send_per_client="5/minute"))
+    attacker = from_(app)
     statuses = []
     for _ in range(8):
         attacker.cookies.clear()  # a new conversation for each message
         statuses.append(attacker.post("/api/chat/messages", json={"text": "hi"}).status_code)
     assert statuses == [200] * 5 + [429] * 3
     assert len(rasa.received_metadata) == 5  # the refused messages never reached the assistant
-    other = client(rasa, SOMEONE_ELSE, web_guards=guarded(chat_send_per_client="5/minute"))
+    other = from_(app, SOMEONE_ELSE)
     assert other.post("/api/chat/messages", json={"text": "hi"}).status_code == 200
 
 
@@ -101,6 +114,17 @@ def test_reads_have_a_looser_limit_of_their_own(rasa: FakeRasa):
     assert_too_many(widget.get("/api/chat/session"))
     # Sending counts separately: this conversation's reads being spent does not stop it.
     assert widget.post("/api/chat/messages", json={"text": "hi"}).status_code == 200
+
+
+def test_ipv6_clients_are_counted_by_their_64(rasa: FakeRasa):
+    app = app_for(rasa, web_guards=guarded(chat_send_per_client="3/minute"))
+    statuses = []
+    for n in range(5):  # one subscriber's /64 holds 2^64 addresses to rotate through
+        rotating = from_(app, (f"2001:db8:1:2::{n + 1}", 40000))
+        statuses.append(rotating.post("/api/chat/messages", json={"text": "hi"}).status_code)
+    assert statuses == [200] * 3 + [429] * 2
+    neighbour = from_(app, ("2001:db8:1:3::1", 40000))
+    assert neighbour.post("/api/chat/messages", json={"text": "hi"}).status_code == 200
 
 
 def test_a_flood_of_bad_messages_counts_too(rasa: FakeRasa):
@@ -169,7 +193,7 @@ def test_two_app_instances_share_one_limit_in_redis(rasa: FakeRasa):
     # A fresh address for this run, so the counts of an earlier run cannot interfere.
     address = (f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}", 40000)
     guards = guarded(rate_limit_storage=REDIS_URL, login_per_client="4/minute")
-    first, second = (client(rasa, address, web_guards=guards) for _ in range(2))
+    first, second = (from_(app_for(rasa, web_guards=guards), address) for _ in range(2))
     statuses = [
         worker.post(
             "/api/console/login", json={"email": "x", "password": "y"}

@@ -24,10 +24,6 @@ SOMEONE_ELSE = ("198.51.100.20", 40000)
 REDIS_URL = os.environ.get("SUPPORTBOT_TEST_REDIS_URL", "")
 
 
-def guarded(**limits: Any) -> WebGuards:
-    return WebGuards(**limits)
-
-
 def app_for(rasa: FakeRasa, **settings: Any) -> FastAPI:
     """One web app (one process's counts) that several clients can reach."""
     app: FastAPI = client_for(rasa, make_settings(**settings)).app
@@ -80,7 +76,7 @@ def test_thirty_failed_logins_from_one_address_are_refused_before_the_thirtieth(
 
 
 def test_a_chat_flood_from_one_address_is_refused_whatever_its_conversations(rasa: FakeRasa):
-    app = app_for(rasa, web_guards=guarded(chat_send_per_client="5/minute"))
+    app = app_for(rasa, web_guards=WebGuards(chat_send_per_client="5/minute"))
     attacker = from_(app)
     statuses = []
     for _ in range(8):
@@ -108,7 +104,9 @@ def test_a_chat_flood_in_one_conversation_is_refused_with_the_default_limits(ras
 
 
 def test_reads_have_a_looser_limit_of_their_own(rasa: FakeRasa):
-    guards = guarded(chat_read_per_conversation="10/minute", chat_send_per_conversation="2/minute")
+    guards = WebGuards(
+        chat_read_per_conversation="10/minute", chat_send_per_conversation="2/minute"
+    )
     widget = client(rasa, web_guards=guards)
     assert [widget.get("/api/chat/messages").status_code for _ in range(10)] == [200] * 10
     assert_too_many(widget.get("/api/chat/session"))
@@ -117,7 +115,7 @@ def test_reads_have_a_looser_limit_of_their_own(rasa: FakeRasa):
 
 
 def test_ipv6_clients_are_counted_by_their_64(rasa: FakeRasa):
-    app = app_for(rasa, web_guards=guarded(chat_send_per_client="3/minute"))
+    app = app_for(rasa, web_guards=WebGuards(chat_send_per_client="3/minute"))
     statuses = []
     for n in range(5):  # one subscriber's /64 holds 2^64 addresses to rotate through
         rotating = from_(app, (f"2001:db8:1:2::{n + 1}", 40000))
@@ -128,7 +126,7 @@ def test_ipv6_clients_are_counted_by_their_64(rasa: FakeRasa):
 
 
 def test_a_flood_of_bad_messages_counts_too(rasa: FakeRasa):
-    attacker = client(rasa, web_guards=guarded(chat_send_per_client="3/minute"))
+    attacker = client(rasa, web_guards=WebGuards(chat_send_per_client="3/minute"))
     statuses = [
         attacker.post("/api/chat/messages", json={"text": ""}).status_code for _ in range(5)
     ]
@@ -137,7 +135,7 @@ def test_a_flood_of_bad_messages_counts_too(rasa: FakeRasa):
 
 def test_a_forged_forwarded_for_does_not_make_a_new_client(rasa: FakeRasa):
     """X-Forwarded-For is believed only from SUPPORTBOT_TRUSTED_PROXIES (none by default)."""
-    attacker = client(rasa, web_guards=guarded(chat_send_per_client="3/minute"))
+    attacker = client(rasa, web_guards=WebGuards(chat_send_per_client="3/minute"))
     statuses = [
         attacker.post(
             "/api/chat/messages", json={"text": "hi"}, headers={"X-Forwarded-For": f"10.0.0.{n}"}
@@ -148,7 +146,7 @@ def test_a_forged_forwarded_for_does_not_make_a_new_client(rasa: FakeRasa):
 
 
 def test_behind_a_trusted_proxy_each_client_is_counted_apart(rasa: FakeRasa):
-    guards = guarded(chat_send_per_client="2/minute", trusted_proxies=("127.0.0.1/32",))
+    guards = WebGuards(chat_send_per_client="2/minute", trusted_proxies=("127.0.0.1/32",))
     proxy = client(rasa, ("127.0.0.1", 50000), web_guards=guards)
 
     def from_(address: str) -> int:
@@ -164,7 +162,7 @@ def test_when_the_shared_storage_is_down_requests_go_through_and_the_failure_is_
     rasa: FakeRasa, caplog: pytest.LogCaptureFixture
 ):
     unused_port = _free_port()
-    guards = guarded(rate_limit_storage=f"redis://127.0.0.1:{unused_port}/0")
+    guards = WebGuards(rate_limit_storage=f"redis://127.0.0.1:{unused_port}/0")
     web = client(rasa, web_guards=guards)
     with caplog.at_level(logging.ERROR):
         assert web.post("/api/chat/messages", json={"text": "hi"}).status_code == 200
@@ -192,7 +190,7 @@ def _redis_answers() -> bool:
 def test_two_app_instances_share_one_limit_in_redis(rasa: FakeRasa):
     # A fresh address for this run, so the counts of an earlier run cannot interfere.
     address = (f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}", 40000)
-    guards = guarded(rate_limit_storage=REDIS_URL, login_per_client="4/minute")
+    guards = WebGuards(rate_limit_storage=REDIS_URL, login_per_client="4/minute")
     first, second = (from_(app_for(rasa, web_guards=guards), address) for _ in range(2))
     statuses = [
         worker.post(
@@ -202,5 +200,5 @@ def test_two_app_instances_share_one_limit_in_redis(rasa: FakeRasa):
     ]
     assert statuses == [422] * 4 + [429] * 2
     # Each instance alone would have let all six through.
-    alone = client(rasa, address, web_guards=guarded(login_per_client="4/minute"))
+    alone = client(rasa, address, web_guards=WebGuards(login_per_client="4/minute"))
     assert alone.post("/api/console/login", json={"email": "x", "password": "y"}).status_code == 422

@@ -189,7 +189,7 @@ def _redis_answers() -> bool:
 @pytest.mark.skipif(not _redis_answers(), reason="needs SUPPORTBOT_TEST_REDIS_URL (a Redis)")
 def test_two_app_instances_share_one_limit_in_redis(rasa: FakeRasa):
     # A fresh address for this run, so the counts of an earlier run cannot interfere.
-    address = (f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}", 40000)
+    address = (f"2001:db8:{secrets.token_hex(2)}:{secrets.token_hex(2)}::1", 40000)  # its own /64
     guards = WebGuards(rate_limit_storage=REDIS_URL, login_per_client="4/minute")
     first, second = (from_(app_for(rasa, web_guards=guards), address) for _ in range(2))
     statuses = [

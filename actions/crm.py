@@ -78,14 +78,16 @@ def verified_customer(crm: CRM, sender_id: str, token_customer: int | None) -> i
     - A binding older than the binding TTL counts for nothing.
     """
     binding = crm.interactions.binding(sender_id)
-    if token_customer is not None and crm.customers.get(token_customer) is None:
-        logger.warning("A signed token names a customer that does not exist")
-        token_customer = None
+    # The customer a host-page token bound this conversation to, if that is how it is bound.
+    token_bound = binding.customer_id if binding and binding.method == "token" else None
     if token_customer is not None:
-        if binding is None or (binding.customer_id, binding.method) != (token_customer, "token"):
+        if token_bound == token_customer:
+            return token_customer
+        if crm.customers.get(token_customer) is not None:
             crm.interactions.bind_customer(sender_id, token_customer, method="token")
-        return token_customer
-    if binding is not None and binding.method == "token":
+            return token_customer
+        logger.warning("A signed token names a customer that does not exist")
+    if token_bound is not None:
         crm.interactions.unbind(sender_id)
         return None
     return binding.customer_id if binding else None

@@ -214,8 +214,10 @@ def verify_order_owner(
     )
     now = utcnow()
     guard = crm.verification_guard
-    if guard.refused_until(keys, rules, now) is not None:
-        logger.info("Verification refused: too soon after failed tries")
+    allowed_at = guard.refused_until(keys, rules, now)
+    if allowed_at is not None:
+        wait = (allowed_at - now).total_seconds()
+        logger.info("Verification refused unchecked: failed tries, next allowed in %.0f s", wait)
         return "refused"
     customer = crm.orders.verify_owner(order_number, email)
     if customer is None:

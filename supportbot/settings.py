@@ -173,6 +173,13 @@ class Settings:
     rasa_environment: dict[str, str] = field(default_factory=dict, repr=False)
     # The web app's rate limits, body caps and trusted proxies (issue 15).
     web_guards: WebGuards = field(default_factory=WebGuards)
+    # Identity: verification lockout, how long a verified binding lasts, how long a widget
+    # conversation lives (from its start, checked in its signed cookie).
+    verification_max_failures: int = 5
+    verification_delay_seconds: int = 2
+    verification_lock_seconds: int = 900
+    binding_ttl_seconds: int = 3600
+    conversation_max_age_seconds: int = 12 * 3600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -246,6 +253,16 @@ class Settings:
             action_workers=_int(env, "SUPPORTBOT_ACTION_WORKERS", 1, minimum=1),
             rasa_environment=rasa_environment,
             web_guards=WebGuards.from_env(env),
+            # Identity
+            verification_max_failures=_int(
+                env, "SUPPORTBOT_VERIFICATION_MAX_FAILURES", 5, minimum=1
+            ),
+            verification_delay_seconds=_int(env, "SUPPORTBOT_VERIFICATION_DELAY", 2, minimum=1),
+            verification_lock_seconds=_int(env, "SUPPORTBOT_VERIFICATION_LOCK", 900, minimum=60),
+            binding_ttl_seconds=_int(env, "SUPPORTBOT_BINDING_TTL", 3600, minimum=60),
+            conversation_max_age_seconds=_int(
+                env, "SUPPORTBOT_CONVERSATION_MAX_AGE", 12 * 3600, minimum=300
+            ),
         )
 
     @property

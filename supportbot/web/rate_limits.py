@@ -26,6 +26,7 @@ from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from common.conversation_ids import SignedConversation
 from supportbot.settings import WebGuards
 from supportbot.web.dependencies import WidgetConversation
 
@@ -124,12 +125,12 @@ def _limiter(request: Request) -> RateLimiter:
 
 def _per_client_and_conversation(
     per_client: Callable[[RateLimiter], Rule], per_conversation: Callable[[RateLimiter], Rule]
-) -> Callable[[Request, str], None]:
+) -> Callable[[Request, SignedConversation], None]:
     # Sync: FastAPI runs it in a worker thread, so a Redis round trip never blocks the loop.
-    def check(request: Request, conversation_id: WidgetConversation) -> None:
+    def check(request: Request, conversation: WidgetConversation) -> None:
         limiter = _limiter(request)
         limiter.hit(per_client(limiter), client_address(request))
-        limiter.hit(per_conversation(limiter), conversation_id)
+        limiter.hit(per_conversation(limiter), conversation.conversation_id)
 
     return check
 

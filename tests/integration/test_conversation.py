@@ -89,16 +89,16 @@ async def test_widget_api_with_a_signed_token_handoff_and_agent_reply(stack: Sta
     async with web_client(stack) as web:
         page = (await web.get("/demo/ada")).text
         token = page.split('data-customer-token="', 1)[1].split('"', 1)[0]
+        ada = {"X-Customer-Token": token}  # as the widget sends it, with every request
 
-        hello = await web.post(
-            "/api/chat/messages", json={"text": "hello", "customer_token": token}
-        )
+        hello = await web.post("/api/chat/messages", json={"text": "hello"}, headers=ada)
         assert hello.status_code == 200, hello.text
         assert "Hi Ada" in hello.json()["messages"][-1]["text"]
 
         track = await web.post(
             "/api/chat/messages",
             json={"text": "track order 100001", "after": hello.json()["total"]},
+            headers=ada,
         )
         assert "tracking number 1Z999AA10123456784" in track.json()["messages"][-1]["text"]
 
@@ -106,6 +106,7 @@ async def test_widget_api_with_a_signed_token_handoff_and_agent_reply(stack: Sta
             await web.post(
                 "/api/chat/messages",
                 json={"text": "I want to talk to a human", "after": track.json()["total"]},
+                headers=ada,
             )
         ).json()
         assert handoff["paused"] is True
@@ -116,7 +117,9 @@ async def test_widget_api_with_a_signed_token_handoff_and_agent_reply(stack: Sta
             json={"text": "Hi Ada, Sam here."},
         )
         assert sent.status_code == 200
-        polled = (await web.get("/api/chat/messages", params={"after": handoff["total"]})).json()
+        polled = (
+            await web.get("/api/chat/messages", params={"after": handoff["total"]}, headers=ada)
+        ).json()
         assert [(m["sender"], m["text"]) for m in polled["messages"]] == [
             ("agent", "Hi Ada, Sam here.")
         ]

@@ -161,3 +161,23 @@ def test_the_web_guards_come_from_the_environment() -> None:
 def test_bad_web_guards_name_the_variable(variable: str, value: str) -> None:
     with pytest.raises(SettingsError, match=variable):
         Settings.from_env({variable: value})
+
+
+def test_identity_limits_have_safe_defaults_and_refuse_unsafe_values(tmp_path: Path) -> None:
+    default = Settings.from_env({"SUPPORTBOT_DATA_DIR": str(tmp_path)})
+    assert (default.verification_max_failures, default.verification_lock_seconds) == (5, 900)
+    assert default.verification_delay_seconds == 2
+    assert default.binding_ttl_seconds == 3600
+    assert default.conversation_max_age_seconds == 12 * 3600
+    configured = Settings.from_env(
+        {"SUPPORTBOT_BINDING_TTL": "600", "SUPPORTBOT_VERIFICATION_MAX_FAILURES": "3"}
+    )
+    assert (configured.binding_ttl_seconds, configured.verification_max_failures) == (600, 3)
+    for name, value in [
+        ("SUPPORTBOT_VERIFICATION_MAX_FAILURES", "0"),
+        ("SUPPORTBOT_VERIFICATION_LOCK", "10"),
+        ("SUPPORTBOT_BINDING_TTL", "soon"),
+        ("SUPPORTBOT_CONVERSATION_MAX_AGE", "60"),
+    ]:
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: value})

@@ -170,17 +170,10 @@ def _run(args: argparse.Namespace) -> int:
 def _web(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from supportbot.web.app import create_app
+    from supportbot.web.app import create_app, server_options
 
     settings = get_settings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.web_host,
-        port=settings.web_port,
-        log_level=settings.log_level.lower(),
-        # The access log would record conversation ids next to client addresses.
-        access_log=False,
-    )
+    uvicorn.run(create_app(settings), **server_options(settings))
     return 0
 
 

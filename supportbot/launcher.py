@@ -274,6 +274,8 @@ def launch(settings: Settings | None = None) -> int:
         if settings.demo_pages:
             print(f"   as Ada         http://{settings.web_host}:{settings.web_port}/demo/ada")
             print(f"   as Grace       http://{settings.web_host}:{settings.web_port}/demo/grace")
+        else:
+            print("   (the demo customers' pages: SUPPORTBOT_DEMO_PAGES=1 make run)")
         print(f"   agent console  http://{settings.web_host}:{settings.web_port}/console")
         print(f"   Rasa server    {settings.rasa_url}")
         print(

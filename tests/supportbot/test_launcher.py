@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import stat
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from supportbot import launcher
 from supportbot.launcher import Service, launch, services
 from supportbot.settings import SECRET_VARIABLES, Settings, ensure_local_secrets, read_local_secrets
+from tests.stack import free_port
 
 
 def python_service(tmp_path: Path, name: str, code: str, ready: bool = False) -> Service:
@@ -97,17 +97,11 @@ def test_environment_wins_over_local_secrets(tmp_path: Path):
     assert settings.rasa_api_token == read_local_secrets(tmp_path)["SUPPORTBOT_RASA_TOKEN"]
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.parametrize("store", ["the CRM database", "Rasa's tracker store"])
 def test_an_unreachable_store_is_named_before_anything_starts(
     tmp_path: Path, settings: Settings, store: str, monkeypatch, capsys
 ):
-    port = _closed_port()
+    port = free_port()
     if store == "the CRM database":
         url = f"postgresql+psycopg2://crm:crm-password-0123@127.0.0.1:{port}/crm"
         broken = Settings(**{**vars(settings), "database_url": url})

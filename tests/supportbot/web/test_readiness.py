@@ -3,7 +3,6 @@ naming the part that is missing and never where it lives."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import httpx
@@ -12,13 +11,8 @@ from fastapi.testclient import TestClient
 
 from supportbot.rasa_client import RasaClient
 from supportbot.web.app import create_app
+from tests.stack import free_port
 from tests.supportbot.web.conftest import RASA_TOKEN, make_settings
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _rasa(status: int, model_file: str | None) -> httpx.MockTransport:
@@ -48,7 +42,7 @@ def test_ready_when_the_crm_and_rasa_answer(crm_url: str) -> None:
 
 
 def test_an_unreachable_crm_database_is_named_without_its_address(crm_url: str) -> None:
-    nowhere = f"127.0.0.1:{_closed_port()}"
+    nowhere = f"127.0.0.1:{free_port()}"
     url = f"postgresql+psycopg2://crm:crm-password-0123@{nowhere}/crm"
     response = _readiness(url, _rasa(200, "supportbot.tar.gz"))
     assert response.status_code == 503

@@ -1,4 +1,4 @@
-"""The web app factory: pages, the widget's chat API, the agent API and the console, with safe
+"""The web app factory: pages, the widget's chat API and the agent console, with safe
 defaults; and the one place where errors become JSON: bad input 422, queue refusals, the CRM store
 or Rasa out of reach 503 (routes get their transaction and guards from dependencies.py)."""
 
@@ -19,7 +19,14 @@ from supportbot.console import takeover
 from supportbot.console.conversations import ConversationNotFound, InvalidInput
 from supportbot.rasa_client import RasaClient, RasaRequestError, RasaUnavailable
 from supportbot.settings import Settings, get_settings
-from supportbot.web import agent_api, chat_api, console_api, console_pages, pages, takeover_api
+from supportbot.web import (
+    admin_api,
+    chat_api,
+    console_api,
+    console_pages,
+    pages,
+    takeover_api,
+)
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
@@ -70,6 +77,7 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
     """The ASGI app. `rasa` can be injected (tests); by default it talks to settings.rasa_url."""
     settings = settings or get_settings()
     settings.require("session_secret")
+    settings.require("audit_secret")  # refused logins are audited under its keyed hashes
     app = FastAPI(title="supportbot", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.rasa = rasa or RasaClient(settings.rasa_url, settings.rasa_api_token)
@@ -125,9 +133,9 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
 
     app.include_router(pages.router)
     app.include_router(chat_api.router)
-    app.include_router(agent_api.router)
     app.include_router(console_api.router)
     app.include_router(takeover_api.router)
+    app.include_router(admin_api.router)
     app.include_router(console_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders, policy=content_security_policy(settings.chat_socket_url))

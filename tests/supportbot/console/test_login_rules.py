@@ -8,6 +8,7 @@ import base64
 import hashlib
 import logging
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +18,7 @@ from supportbot.console.audit import Source, pseudonym
 from supportbot.console.auth import REFUSED, Agents, LoginPolicy, verify_password
 from supportbot.console.models import Agent, AuditEntry
 from supportbot.crm.models import utcnow
+from supportbot.settings import Settings, SettingsError
 from supportbot.store import crm_session
 from tests.supportbot.console.conftest import PASSWORD, SOURCE, create_agent
 from tests.supportbot.web.conftest import AUDIT_SECRET, FakeRasa, client_for, make_settings
@@ -249,3 +251,19 @@ def test_the_lockout_settings_are_read(url: str):
     with crm_session(url) as crm:
         agent = crm.session.get(Agent, sam_id(url))
         assert agent is not None and agent.locked_until is not None
+
+
+def test_the_lockout_settings_have_safe_defaults_and_are_checked(tmp_path: Path):
+    env = {"SUPPORTBOT_DATA_DIR": str(tmp_path)}
+    assert LoginPolicy.of(Settings.from_env(env)) == POLICY
+    custom = Settings.from_env(
+        {
+            **env,
+            "SUPPORTBOT_LOGIN_MAX_FAILURES": "3",
+            "SUPPORTBOT_LOGIN_FAILURE_WINDOW": "60",
+            "SUPPORTBOT_LOGIN_LOCKOUT": "3600",
+        }
+    )
+    assert LoginPolicy.of(custom) == LoginPolicy(3, timedelta(minutes=1), timedelta(hours=1))
+    with pytest.raises(SettingsError, match="SUPPORTBOT_LOGIN_MAX_FAILURES must be at least 1"):
+        Settings.from_env({**env, "SUPPORTBOT_LOGIN_MAX_FAILURES": "0"})

@@ -8,11 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from supportbot.console.models import Agent, AgentRole, AgentToken, AuditEntry
-from supportbot.crm.models import utcnow
+from supportbot.crm.models import Base, utcnow
 from supportbot.store import crm_session
 from tests.supportbot.console.conftest import (
     AGENTS,
@@ -351,3 +353,10 @@ def test_tokens_are_stored_hashed_and_listed_without_the_token(url: str, admin: 
     for body in ({"scopes": []}, {"scopes": ["everything"]}, {"scopes": ["takeover"], "days": 91}):
         response = admin.post(f"/api/console/agents/{agent_id(url, 'sam')}/tokens", json=body)
         assert response.status_code == 422, body
+
+
+def test_migration_0007_creates_what_the_models_describe(db_connection: Connection):
+    context = MigrationContext.configure(db_connection)
+    differences = compare_metadata(context, Base.metadata)
+    mine = ("'agents'", "agent_tokens", "audit_trail")
+    assert [d for d in differences if any(name in repr(d) for name in mine)] == []

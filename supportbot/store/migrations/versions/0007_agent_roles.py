@@ -14,21 +14,22 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("agents") as agents:
-        # Existing agents stay agents; `supportbot agent role EMAIL admin` promotes one.
-        agents.add_column(
-            sa.Column(
-                "role",
-                sa.Enum("agent", "admin", name="agentrole", native_enum=False, length=20),
-                nullable=False,
-                server_default="agent",
-            )
-        )
-        agents.add_column(
-            sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0")
-        )
-        agents.add_column(sa.Column("failures_since", sa.DateTime(timezone=True), nullable=True))
-        agents.add_column(sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
+    # Plain ADD COLUMN on both databases (a default for the NOT NULL ones): no copy of `agents`.
+    # Existing agents stay agents; `supportbot agent role EMAIL admin` promotes one.
+    op.add_column(
+        "agents",
+        sa.Column(
+            "role",
+            sa.Enum("agent", "admin", name="agentrole", native_enum=False, length=20),
+            nullable=False,
+            server_default="agent",
+        ),
+    )
+    op.add_column(
+        "agents", sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0")
+    )
+    op.add_column("agents", sa.Column("failures_since", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("agents", sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
 
     op.create_table(
         "agent_tokens",
@@ -70,8 +71,7 @@ def downgrade() -> None:
     op.drop_table("audit_trail")
     op.drop_index("ix_agent_tokens_agent_id", table_name="agent_tokens")
     op.drop_table("agent_tokens")
-    with op.batch_alter_table("agents") as agents:
-        agents.drop_column("locked_until")
-        agents.drop_column("failures_since")
-        agents.drop_column("failed_logins")
-        agents.drop_column("role")
+    # Plain ALTER TABLE DROP COLUMN (SQLite 3.35+): a batch copy of `agents` would drop the old
+    # table, and with it, through ON DELETE CASCADE, every console session.
+    for column in ("locked_until", "failures_since", "failed_logins", "role"):
+        op.drop_column("agents", column)

@@ -32,7 +32,7 @@ from supportbot.crm.customer_input import parse_email
 from supportbot.crm.models import as_utc, utcnow
 from supportbot.settings import Settings
 
-# ASVS 6.2.1 (v4: 2.1.1): at least 12 characters for a new or changed password.
+# ASVS 4.0.3, 2.1.1: at least 12 characters for a new or changed password.
 MIN_PASSWORD_LENGTH = 12
 # Hashing cost grows with the input only a little, but there is no reason to accept megabytes.
 MAX_PASSWORD_LENGTH = 1024
@@ -286,7 +286,7 @@ class Agents:
         """The active agent these credentials name, or None; either way the attempt is counted.
 
         One password check whatever the case (an unknown email is checked against a dummy hash
-        of the same cost), so the answer's timing tells nothing. A refusal is audited; a wrong
+        of the same cost), so the answer's timing tells nothing. Every attempt is audited; a wrong
         password counts towards the lockout, and the failure that reaches the limit locks the
         account. While it is locked, even the right password is refused, the same way. The
         caller must commit even when this returns None: the count and the audit are the point.
@@ -315,6 +315,8 @@ class Agents:
             if needs_rehash(agent.password_hash):
                 # The password is known right now: store it at today's parameters.
                 agent.password_hash = password_hasher().hash(password)
+            # Every authentication decision is on the trail (ASVS 4.0.3, 7.2.1), not only refusals.
+            self.audit.record(actor, "login", source=source.name, at=now)
             return agent
         self.audit.record(
             actor, "login.refused", source=source.name, details={"reason": reason}, at=now

@@ -141,6 +141,8 @@ def test_five_wrong_passwords_lock_the_account_then_it_opens_again(url: str):
 
     clock.now += timedelta(minutes=1, seconds=1)
     assert login(url, PASSWORD, clock)
+    last = audit(url)[-1]
+    assert (last.actor, last.action, last.source) == (f"agent:{sam_id(url)}", "login", "ip:test")
     with crm_session(url) as crm:
         agent = crm.session.get(Agent, sam_id(url))
         assert agent is not None

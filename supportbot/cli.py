@@ -160,35 +160,41 @@ def _agent_set_active(args: argparse.Namespace) -> int:
 
 
 def _agent_role(args: argparse.Namespace) -> int:
-    from supportbot.console.auth import AgentError, Agents
+    from supportbot.console.auth import Agents
     from supportbot.store import crm_session
 
     with crm_session() as crm:
         agents = Agents(crm.session)
-        agent = agents.find_by_email(args.email)
-        if agent is None:
-            raise AgentError("no agent has that email address")
+        agent = agents.named(args.email)
         agents.set_role(agent, args.role)
         agent_id = agent.id
         _cli_audit(crm, "agent.change", agent_id, role=args.role)
-    print(
-        f"Agent {agent_id} is now an {args.role}"
-        if args.role == "admin"
-        else f"Agent {agent_id} is now an agent"
-    )
+    print(f"Agent {agent_id} is now an {args.role}")
+    return 0
+
+
+def _agent_unlock(args: argparse.Namespace) -> int:
+    from supportbot.console.auth import Agents
+    from supportbot.store import crm_session
+
+    with crm_session() as crm:
+        agents = Agents(crm.session)
+        agent = agents.named(args.email)
+        agents.unlock(agent)
+        agent_id = agent.id
+        _cli_audit(crm, "agent.change", agent_id, unlocked=True)
+    print(f"Agent {agent_id} can sign in again (the login lockout is lifted)")
     return 0
 
 
 def _agent_password(args: argparse.Namespace) -> int:
-    from supportbot.console.auth import AgentError, Agents
+    from supportbot.console.auth import Agents
     from supportbot.store import crm_session
 
     password = _new_password("New password: ")
     with crm_session() as crm:
         agents = Agents(crm.session)
-        agent = agents.find_by_email(args.email)
-        if agent is None:
-            raise AgentError("no agent has that email address")
+        agent = agents.named(args.email)
         agents.set_password(agent, password)
         agent_id = agent.id
         _cli_audit(crm, "agent.password", agent_id)
@@ -220,7 +226,7 @@ def _signed_in_admin(crm: CRM, email: str) -> CurrentAgent:
 
 
 def _token_create(args: argparse.Namespace) -> int:
-    from supportbot.console.auth import AgentError, Agents
+    from supportbot.console.auth import Agents
     from supportbot.console.tokens import AgentTokens, parse_scopes
     from supportbot.store import crm_session
 
@@ -233,9 +239,7 @@ def _token_create(args: argparse.Namespace) -> int:
         except AuthError as error:
             refused = error  # raised once the count and the audit line are committed
         else:
-            agent = Agents(crm.session).find_by_email(args.email)
-            if agent is None:
-                raise AgentError("no agent has that email address")
+            agent = Agents(crm.session).named(args.email)
             issued = AgentTokens(crm.session).issue(
                 agent,
                 args.scope,
@@ -441,6 +445,9 @@ def build_parser() -> argparse.ArgumentParser:
     role.add_argument("email")
     role.add_argument("role", choices=("agent", "admin"))
     role.set_defaults(handler=_agent_role)
+    unlock = agent_commands.add_parser("unlock", help="lift an agent's login lockout now")
+    unlock.add_argument("email")
+    unlock.set_defaults(handler=_agent_unlock)
     password = agent_commands.add_parser(
         "password",
         help="set an agent's password (from SUPPORTBOT_NEW_AGENT_PASSWORD, or asked for twice)",

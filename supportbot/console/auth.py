@@ -251,6 +251,13 @@ class Agents:
     def find_by_email(self, email: str) -> Agent | None:
         return self.session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
 
+    def named(self, email: str) -> Agent:
+        """The agent with this email; AgentError if there is none."""
+        agent = self.find_by_email(email)
+        if agent is None:
+            raise AgentError("no agent has that email address")
+        return agent
+
     def get(self, agent_id: int) -> Agent:
         agent = self.session.get(Agent, agent_id)
         if agent is None:
@@ -263,15 +270,17 @@ class Agents:
     def set_password(self, agent: Agent, password: str) -> None:
         """A changed password follows the rules of a new one."""
         agent.password_hash = hash_password(password)
+        self.unlock(agent)
+
+    def unlock(self, agent: Agent) -> None:
+        """Lift a lockout before its time (someone locked a colleague out on purpose)."""
         agent.failed_logins, agent.failures_since, agent.locked_until = 0, None, None
 
     def set_role(self, agent: Agent, role: AgentRole) -> None:
         agent.role = AgentRole(role)
 
     def set_active(self, email: str, active: bool) -> Agent:
-        agent = self.find_by_email(email)
-        if agent is None:
-            raise AgentError("no agent has that email address")
+        agent = self.named(email)
         agent.active = active
         if not active:
             self.session.execute(
@@ -311,7 +320,7 @@ class Agents:
         elif not valid:
             reason = "wrong password"
         else:
-            agent.failed_logins, agent.failures_since, agent.locked_until = 0, None, None
+            self.unlock(agent)
             if needs_rehash(agent.password_hash):
                 # The password is known right now: store it at today's parameters.
                 agent.password_hash = password_hasher().hash(password)

@@ -68,6 +68,8 @@ class AgentChange(BaseModel):
 
     role: AgentRole | None = None
     active: bool | None = None
+    # True lifts a login lockout now (a locked account is refused like a wrong password).
+    unlock: bool | None = None
 
 
 @router.get("/agents")
@@ -99,7 +101,8 @@ def create_agent(
 def change_agent(
     admin: AdminChange, agent_id: AgentId, body: AgentChange, crm: CRMSession, source: AuditSource
 ) -> AgentAccount:
-    """Change an agent's role or disable (enable) them; an admin cannot lock themself out."""
+    """Change an agent's role, disable (enable) them or lift their login lockout; an admin
+    cannot demote or disable themself."""
     agents = Agents(crm.session)
     agent = _agent(agents, agent_id)
     if agent.id == admin.id and (body.role is AgentRole.AGENT or body.active is False):
@@ -111,6 +114,9 @@ def change_agent(
     if body.active is not None and body.active != agent.active:
         agents.set_active(agent.email, body.active)
         changes["active"] = body.active
+    if body.unlock and agent.locked_until is not None:
+        agents.unlock(agent)
+        changes["unlocked"] = True
     if changes:
         agents.audit.record(
             agent_actor(admin.id),

@@ -14,9 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from supportbot.cli import main
 from supportbot.console.audit import Source, pseudonym
 from supportbot.console.auth import REFUSED, Agents, LoginPolicy, verify_password
-from supportbot.console.models import Agent, AuditEntry
+from supportbot.console.models import Agent, AgentRole, AuditEntry
 from supportbot.crm.models import utcnow
 from supportbot.settings import Settings, SettingsError
 from supportbot.store import crm_session
@@ -269,3 +270,32 @@ def test_the_lockout_settings_have_safe_defaults_and_are_checked(tmp_path: Path)
     assert LoginPolicy.of(custom) == LoginPolicy(3, timedelta(minutes=1), timedelta(hours=1))
     with pytest.raises(SettingsError, match="SUPPORTBOT_LOGIN_MAX_FAILURES must be at least 1"):
         Settings.from_env({**env, "SUPPORTBOT_LOGIN_MAX_FAILURES": "0"})
+
+
+def test_an_admin_or_the_operator_lifts_a_lockout(url: str):
+    clock = Clock()
+    for _ in range(5):
+        login(url, "wrong password", clock)
+    assert not login(url, PASSWORD, clock)
+    assert main(["agent", "unlock", EMAIL]) == 0
+    assert login(url, PASSWORD, clock)
+
+    for _ in range(5):
+        login(url, "wrong password", clock)
+    create_agent(url, "root@support.test", "Robin", AgentRole.ADMIN)
+    admin = client_for(FakeRasa(), make_settings(database_url=url))
+    assert post_login(admin, PASSWORD, "root@support.test")[0] == 200
+    response = admin.patch(
+        f"/api/console/agents/{sam_id(url)}",
+        json={"unlock": True},
+        headers={"Origin": "http://testserver"},
+    )
+    assert response.status_code == 200 and response.json()["locked_until"] is None
+    assert login(url, PASSWORD, clock)
+    unlocked = [e for e in audit(url) if e.details.get("unlocked")]
+    assert [e.actor for e in unlocked] == ["cli", f"agent:{admin_id(url)}"]
+
+
+def admin_id(url: str) -> int:
+    with crm_session(url) as crm:
+        return Agents(crm.session).named("root@support.test").id

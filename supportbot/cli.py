@@ -17,8 +17,11 @@ from supportbot.rasa_client import RasaRequestError, RasaUnavailable
 from supportbot.settings import PROJECT_ROOT, SettingsError, get_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from supportbot.console.audit import Source
-    from supportbot.console.auth import CurrentAgent
+    from supportbot.console.auth import Agents, CurrentAgent
+    from supportbot.console.models import Agent
     from supportbot.store import CRM
 
 
@@ -159,45 +162,45 @@ def _agent_set_active(args: argparse.Namespace) -> int:
     return 0
 
 
-def _agent_role(args: argparse.Namespace) -> int:
+def _change_agent(
+    email: str, change: Callable[[Agents, Agent], None], action: str, **details: object
+) -> int:
+    """Apply `change` to the agent with this email, audited; the agent's id."""
     from supportbot.console.auth import Agents
     from supportbot.store import crm_session
 
     with crm_session() as crm:
         agents = Agents(crm.session)
-        agent = agents.named(args.email)
-        agents.set_role(agent, args.role)
-        agent_id = agent.id
-        _cli_audit(crm, "agent.change", agent_id, role=args.role)
+        agent = agents.named(email)
+        change(agents, agent)
+        _cli_audit(crm, action, agent.id, **details)
+        return agent.id
+
+
+def _agent_role(args: argparse.Namespace) -> int:
+    agent_id = _change_agent(
+        args.email,
+        lambda agents, agent: agents.set_role(agent, args.role),
+        "agent.change",
+        role=args.role,
+    )
     print(f"Agent {agent_id} is now an {args.role}")
     return 0
 
 
 def _agent_unlock(args: argparse.Namespace) -> int:
-    from supportbot.console.auth import Agents
-    from supportbot.store import crm_session
-
-    with crm_session() as crm:
-        agents = Agents(crm.session)
-        agent = agents.named(args.email)
-        agents.unlock(agent)
-        agent_id = agent.id
-        _cli_audit(crm, "agent.change", agent_id, unlocked=True)
+    agent_id = _change_agent(
+        args.email, lambda agents, agent: agents.unlock(agent), "agent.change", unlocked=True
+    )
     print(f"Agent {agent_id} can sign in again (the login lockout is lifted)")
     return 0
 
 
 def _agent_password(args: argparse.Namespace) -> int:
-    from supportbot.console.auth import Agents
-    from supportbot.store import crm_session
-
     password = _new_password("New password: ")
-    with crm_session() as crm:
-        agents = Agents(crm.session)
-        agent = agents.named(args.email)
-        agents.set_password(agent, password)
-        agent_id = agent.id
-        _cli_audit(crm, "agent.password", agent_id)
+    agent_id = _change_agent(
+        args.email, lambda agents, agent: agents.set_password(agent, password), "agent.password"
+    )
     print(f"Agent {agent_id} has a new password (the lockout is cleared)")
     return 0
 

@@ -6,6 +6,7 @@ import itertools
 from datetime import timedelta
 
 import pytest
+from argon2 import extract_parameters
 from sqlalchemy import func, select, update
 
 from supportbot.console import auth
@@ -150,3 +151,24 @@ def test_disabling_an_agent_ends_their_sessions(url: str, email: str):
             select(func.count()).select_from(AgentSession).where(AgentSession.agent_id == agent.id)
         )
         assert count == 0
+
+
+def test_an_unknown_email_costs_one_hash_at_the_same_parameters(
+    url: str, email: str, monkeypatch: pytest.MonkeyPatch
+):
+    """No timing test: an unknown email is checked against a dummy hash of the same cost."""
+    checked: list[str] = []
+    real = auth.verify_password
+
+    def spy(password: str, stored: str) -> bool:
+        checked.append(stored)
+        return real(password, stored)
+
+    monkeypatch.setattr(auth, "verify_password", spy)
+    with crm_session(url) as crm:
+        agents = Agents(crm.session)
+        assert agents.login("nobody@support.test", PASSWORD, hours=1, source=SOURCE) is None
+        assert agents.login(email, "wrong password", hours=1, source=SOURCE) is None
+        known = agents.named(email).password_hash
+    assert checked == [auth.dummy_hash(), known]
+    assert extract_parameters(checked[0]) == extract_parameters(checked[1])

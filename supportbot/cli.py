@@ -6,13 +6,23 @@ Training, benchmarks and reports are `supportbot-lab` (lab/cli.py).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from supportbot.console.auth import AuthError
+from supportbot.crm.models import utcnow
 from supportbot.rasa_client import RasaRequestError, RasaUnavailable
 from supportbot.settings import PROJECT_ROOT, SECRET_VARIABLES, SettingsError, get_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from supportbot.console.audit import Source
+    from supportbot.console.auth import Agents, CurrentAgent
+    from supportbot.console.models import Agent
+    from supportbot.store import CRM
 
 
 def _env(args: argparse.Namespace) -> int:
@@ -94,42 +104,51 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _agent(args: argparse.Namespace) -> int:
-    from supportbot.rasa_client import RasaClient
-    from supportbot.store import crm_session
+def _new_password(prompt: str) -> str:
+    """A new or changed password: SUPPORTBOT_NEW_AGENT_PASSWORD for scripts, else typed twice.
 
-    settings = get_settings()
-    client = RasaClient(settings.rasa_url, settings.require("rasa_api_token"))
-    if args.agent_command == "reply":
-        asyncio.run(client.post_agent_reply(args.sender_id, args.text, agent_name=args.name))
-        print(f"Sent to conversation {args.sender_id}")
-    else:
-        asyncio.run(client.resume(args.sender_id))
-        with crm_session() as crm:
-            crm.handoffs.hand_back(args.sender_id)  # and out of the console's takeover queue
-        print(f"Conversation {args.sender_id} is back with the assistant")
-    return 0
-
-
-def _agent_create(args: argparse.Namespace) -> int:
+    An input of this one command, not a setting: read here, it stays out of the process-wide
+    Settings, and off the command line."""
     import getpass
     import os
 
-    from supportbot.console.auth import Agents, check_password
-    from supportbot.store import crm_session
+    from supportbot.console.auth import check_password
 
-    # An input of this one command, not a setting: read here, it stays out of the process-wide
-    # Settings. The environment variable is for scripts; people type it twice, unseen.
     password = os.environ.get("SUPPORTBOT_NEW_AGENT_PASSWORD")
     if password is None:
-        password = getpass.getpass("Password for the new agent: ")
+        password = getpass.getpass(prompt)
         if getpass.getpass("Repeat the password: ") != password:
             raise ValueError("the two passwords differ")
     check_password(password)
+    return password
+
+
+def _audit_source() -> Source:
+    from supportbot.console.audit import Source
+
+    return Source.command_line(get_settings().require("audit_secret"))
+
+
+def _cli_audit(crm: CRM, action: str, agent_id: int, **details: object) -> None:
+    from supportbot.console.audit import COMMAND_LINE, AuditTrail, agent_actor
+
+    # The operator at the server: whoever can run this can reach the database anyway.
+    AuditTrail(crm.session).record(
+        COMMAND_LINE, action, subject=agent_actor(agent_id), source=COMMAND_LINE, details=details
+    )
+
+
+def _agent_create(args: argparse.Namespace) -> int:
+    from supportbot.console.auth import Agents
+    from supportbot.store import crm_session
+
+    password = _new_password("Password for the new agent: ")
     with crm_session() as crm:
-        agent = Agents(crm.session).create(args.email, args.name, password)
+        agent = Agents(crm.session).create(args.email, args.name, password, role=args.role)
+        crm.session.flush()
         agent_id, email = agent.id, agent.email
-    print(f"Created agent {agent_id} ({email}); they can sign in to the console now")
+        _cli_audit(crm, "agent.create", agent_id, role=args.role)
+    print(f"Created {args.role} {agent_id} ({email}); they can sign in to the console now")
     return 0
 
 
@@ -140,8 +159,191 @@ def _agent_set_active(args: argparse.Namespace) -> int:
     active = args.agent_command == "enable"
     with crm_session() as crm:
         agent_id = Agents(crm.session).set_active(args.email, active).id
+        _cli_audit(crm, "agent.change", agent_id, active=active)
     print(f"Agent {agent_id} is {'enabled' if active else 'disabled (sessions ended)'}")
     return 0
+
+
+def _change_agent(
+    email: str, change: Callable[[Agents, Agent], None], action: str, **details: object
+) -> int:
+    """Apply `change` to the agent with this email, audited; the agent's id."""
+    from supportbot.console.auth import Agents
+    from supportbot.store import crm_session
+
+    with crm_session() as crm:
+        agents = Agents(crm.session)
+        agent = agents.named(email)
+        change(agents, agent)
+        _cli_audit(crm, action, agent.id, **details)
+        return agent.id
+
+
+def _agent_role(args: argparse.Namespace) -> int:
+    agent_id = _change_agent(
+        args.email,
+        lambda agents, agent: agents.set_role(agent, args.role),
+        "agent.change",
+        role=args.role,
+    )
+    print(f"Agent {agent_id} is now an {args.role}")
+    return 0
+
+
+def _agent_unlock(args: argparse.Namespace) -> int:
+    agent_id = _change_agent(
+        args.email, lambda agents, agent: agents.unlock(agent), "agent.change", unlocked=True
+    )
+    print(f"Agent {agent_id} can sign in again (the login lockout is lifted)")
+    return 0
+
+
+def _agent_password(args: argparse.Namespace) -> int:
+    password = _new_password("New password: ")
+    agent_id = _change_agent(
+        args.email, lambda agents, agent: agents.set_password(agent, password), "agent.password"
+    )
+    print(f"Agent {agent_id} has a new password (the lockout is cleared)")
+    return 0
+
+
+def _signed_in_admin(crm: CRM, email: str) -> CurrentAgent:
+    """The admin issuing or revoking a token, by their own credentials (counted and audited as
+    a console login is); SUPPORTBOT_ADMIN_PASSWORD for scripts, else asked for."""
+    import getpass
+    import os
+
+    from supportbot.console.auth import REFUSED, Agents, CurrentAgent, LoginPolicy
+
+    settings = get_settings()
+    password = os.environ.get("SUPPORTBOT_ADMIN_PASSWORD")
+    if password is None:
+        password = getpass.getpass(f"Password of {email}: ")
+    agent = Agents(crm.session).check_credentials(
+        email, password, source=_audit_source(), policy=LoginPolicy.of(settings)
+    )
+    if agent is None:
+        raise AuthError(REFUSED)
+    admin = CurrentAgent.of(agent, utcnow())
+    if not admin.is_admin:
+        raise AuthError(f"{email} is not an admin: only an admin issues or revokes API tokens")
+    return admin
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    from supportbot.console.auth import Agents
+    from supportbot.console.tokens import AgentTokens, parse_scopes
+    from supportbot.store import crm_session
+
+    # Checked before the admin's password is: a typo in a scope should not cost a login attempt.
+    parse_scopes(args.scope)
+    refused: AuthError | None = None
+    with crm_session() as crm:
+        try:
+            admin = _signed_in_admin(crm, args.admin)
+        except AuthError as error:
+            refused = error  # raised once the count and the audit line are committed
+        else:
+            agent = Agents(crm.session).named(args.email)
+            issued = AgentTokens(crm.session).issue(
+                agent,
+                args.scope,
+                days=args.days,
+                issued_by=admin,
+                source=_audit_source(),
+                label=args.label,
+            )
+    if refused is not None:
+        raise refused
+    print(
+        f"Token {issued.id} for agent {issued.agent_id} ({' '.join(issued.scopes)}), until "
+        f"{issued.expires_at:%Y-%m-%d %H:%M} UTC. It is shown only now; give it to the script "
+        "as SUPPORTBOT_API_TOKEN:",
+        file=sys.stderr,
+    )
+    print(issued.token)
+    return 0
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    from supportbot.console.tokens import AgentTokens
+    from supportbot.store import crm_session
+
+    with crm_session() as crm:
+        tokens = AgentTokens(crm.session).listed()
+    for token in tokens:
+        state = "live" if token["live"] else ("revoked" if token["revoked_at"] else "expired")
+        print(
+            f"{token['id']:>5}  {token['agent']['email']:<32} {' '.join(token['scopes']):<40} "
+            f"until {token['expires_at'][:16]}  {state}  {token['label']}"
+        )
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    from supportbot.console.tokens import AgentTokens
+    from supportbot.store import crm_session
+
+    refused: AuthError | None = None
+    with crm_session() as crm:
+        try:
+            admin = _signed_in_admin(crm, args.admin)
+        except AuthError as error:
+            refused = error
+        else:
+            AgentTokens(crm.session).revoke(args.token_id, revoked_by=admin, source=_audit_source())
+    if refused is not None:
+        raise refused
+    print(f"Token {args.token_id} is revoked")
+    return 0
+
+
+def _takeover(args: argparse.Namespace) -> int:
+    """Claim, reply, hand back: the console's takeover routes, as the agent of an API token
+    with the scope `takeover` (SUPPORTBOT_API_TOKEN), so the claims decide as in the console."""
+    import os
+
+    import httpx
+
+    token = os.environ.get("SUPPORTBOT_API_TOKEN", "").strip()
+    if not token:
+        raise ValueError(
+            "set SUPPORTBOT_API_TOKEN to an API token with the scope takeover "
+            "(an admin issues one with `supportbot agent token create`)"
+        )
+    settings = get_settings()
+    url = args.url or f"http://{_reachable(settings.web_host)}:{settings.web_port}"
+    path, body, done = {
+        "claim": (f"/api/console/queue/{args.sender_id}/claim", None, "claimed"),
+        "reply": (f"/api/console/conversations/{args.sender_id}/messages", None, "sent"),
+        "resume": (f"/api/console/queue/{args.sender_id}/release", None, "handed back"),
+    }[args.agent_command]
+    if args.agent_command == "reply":
+        body = {"text": args.text}
+    try:
+        response = httpx.post(
+            url.rstrip("/") + path,
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+    except httpx.HTTPError as error:
+        raise ValueError(
+            f"the web app at {url} cannot be reached ({type(error).__name__})"
+        ) from None
+    if response.status_code != 200:
+        try:
+            reason = response.json().get("error", response.text)
+        except ValueError:
+            reason = response.text
+        raise ValueError(f"refused ({response.status_code}): {reason}")
+    print(f"Conversation {args.sender_id}: {done}")
+    return 0
+
+
+def _reachable(host: str) -> str:
+    # A server listening on every interface is reached on loopback from here.
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
 def _training_data(args: argparse.Namespace) -> int:
@@ -208,17 +410,22 @@ def build_parser() -> argparse.ArgumentParser:
     token.set_defaults(handler=_token)
 
     agent = commands.add_parser(
-        "agent", help="agent logins; reply to or resume a handed-off conversation"
+        "agent", help="agent logins and API tokens; claim, reply to and hand back a conversation"
     )
     agent_commands = agent.add_subparsers(dest="agent_command", required=True)
-    reply = agent_commands.add_parser("reply", help="post an agent message")
-    reply.add_argument("sender_id")
-    reply.add_argument("text")
-    reply.add_argument("--name", default="Support agent")
-    reply.set_defaults(handler=_agent)
-    resume = agent_commands.add_parser("resume", help="hand the conversation back to the bot")
-    resume.add_argument("sender_id")
-    resume.set_defaults(handler=_agent)
+    for verb, text in (
+        ("claim", "claim a conversation waiting for a person"),
+        ("reply", "write to the customer of a conversation you have claimed"),
+        ("resume", "hand a conversation you have claimed back to the bot"),
+    ):
+        takeover = agent_commands.add_parser(
+            verb, help=f"{text} (as the agent of SUPPORTBOT_API_TOKEN, scope takeover)"
+        )
+        takeover.add_argument("sender_id")
+        if verb == "reply":
+            takeover.add_argument("text")
+        takeover.add_argument("--url", help="the web app (default: SUPPORTBOT_WEB_HOST and _PORT)")
+        takeover.set_defaults(handler=_takeover)
     create = agent_commands.add_parser(
         "create",
         help="create an agent login for the console (password from "
@@ -226,11 +433,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("email")
     create.add_argument("--name", required=True)
+    create.add_argument("--role", choices=("agent", "admin"), default="agent")
     create.set_defaults(handler=_agent_create)
     for verb, text in (("disable", "stop an agent signing in"), ("enable", "let them again")):
         toggle = agent_commands.add_parser(verb, help=text)
         toggle.add_argument("email")
         toggle.set_defaults(handler=_agent_set_active)
+    role = agent_commands.add_parser("role", help="make an agent an admin, or an agent again")
+    role.add_argument("email")
+    role.add_argument("role", choices=("agent", "admin"))
+    role.set_defaults(handler=_agent_role)
+    unlock = agent_commands.add_parser("unlock", help="lift an agent's login lockout now")
+    unlock.add_argument("email")
+    unlock.set_defaults(handler=_agent_unlock)
+    password = agent_commands.add_parser(
+        "password",
+        help="set an agent's password (from SUPPORTBOT_NEW_AGENT_PASSWORD, or asked for twice)",
+    )
+    password.add_argument("email")
+    password.set_defaults(handler=_agent_password)
+
+    tokens = agent_commands.add_parser(
+        "token", help="API tokens for scripts, issued by an admin"
+    ).add_subparsers(dest="token_command", required=True)
+    issue = tokens.add_parser(
+        "create",
+        help="issue a token that acts as an agent for named scopes (the admin's password from "
+        "SUPPORTBOT_ADMIN_PASSWORD, or asked for); printed once",
+    )
+    issue.add_argument("email", help="the agent the token acts as")
+    issue.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        help="takeover, conversations:read or conversations:export (repeat for several)",
+    )
+    issue.add_argument("--admin", required=True, help="the issuing admin's email")
+    issue.add_argument("--days", type=int, default=30)
+    issue.add_argument("--label", default="", help="what the token is for")
+    issue.set_defaults(handler=_token_create)
+    tokens.add_parser("list", help="every token: agent, scopes, expiry, state").set_defaults(
+        handler=_token_list
+    )
+    revoke = tokens.add_parser("revoke", help="revoke a token (by the id `list` shows)")
+    revoke.add_argument("token_id", type=int)
+    revoke.add_argument("--admin", required=True, help="the revoking admin's email")
+    revoke.set_defaults(handler=_token_revoke)
 
     training = commands.add_parser(
         "training-data", help="the examples agents mark in the console as training data"
@@ -271,7 +519,7 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except (ValueError, FileNotFoundError, RasaUnavailable, RasaRequestError) as error:
+    except (ValueError, FileNotFoundError, RasaUnavailable, RasaRequestError, AuthError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 

@@ -148,8 +148,6 @@ class Settings:
     identity_token_ttl_seconds: int = 3600
     # Token for Rasa's HTTP API (agent replies, reading transcripts).
     rasa_api_token: str | None = field(default=None, repr=False)
-    # Bearer token for the temporary agent endpoints of the web app.
-    agent_api_token: str | None = field(default=None, repr=False)
     # Key that signs the widget's session cookie and socket.io session token (the Rasa channel
     # verifies the token with it too).
     session_secret: str | None = field(default=None, repr=False)
@@ -196,6 +194,13 @@ class Settings:
     # Faults: where the action server listens, and the secret Rasa must show it on every call.
     action_server_host: str = "127.0.0.1"
     action_server_secret: str | None = field(default=None, repr=False)
+    # Agents (issue 15): the key of the audit trail's keyed hashes (client addresses, unknown
+    # login emails), and the per-account login lockout: this many wrong passwords within the
+    # window lock the account for `login_lockout_seconds`.
+    audit_secret: str | None = field(default=None, repr=False)
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 900
+    login_lockout_seconds: int = 900
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -236,7 +241,6 @@ class Settings:
             identity_secret=_secret(env, "SUPPORTBOT_IDENTITY_SECRET"),
             identity_token_ttl_seconds=_int(env, "SUPPORTBOT_IDENTITY_TOKEN_TTL", 3600, minimum=60),
             rasa_api_token=_secret(env, "SUPPORTBOT_RASA_TOKEN"),
-            agent_api_token=_secret(env, "SUPPORTBOT_AGENT_TOKEN"),
             session_secret=_secret(env, "SUPPORTBOT_SESSION_SECRET"),
             socket_url=_origin(env, "SUPPORTBOT_SOCKET_URL"),
             agent_session_hours=_int(env, "SUPPORTBOT_AGENT_SESSION_HOURS", 8, minimum=1),
@@ -282,6 +286,13 @@ class Settings:
             # Faults
             action_server_host=env.get("SUPPORTBOT_ACTION_HOST", "").strip() or "127.0.0.1",
             action_server_secret=_secret(env, "SUPPORTBOT_ACTION_SECRET"),
+            # Agents (issue 15).
+            audit_secret=_secret(env, "SUPPORTBOT_AUDIT_SECRET"),
+            login_max_failures=_int(env, "SUPPORTBOT_LOGIN_MAX_FAILURES", 5, minimum=1),
+            login_failure_window_seconds=_int(
+                env, "SUPPORTBOT_LOGIN_FAILURE_WINDOW", 900, minimum=1
+            ),
+            login_lockout_seconds=_int(env, "SUPPORTBOT_LOGIN_LOCKOUT", 900, minimum=1),
         )
 
     @property
@@ -307,7 +318,7 @@ class Settings:
 SECRET_VARIABLES = {
     "identity_secret": "SUPPORTBOT_IDENTITY_SECRET",
     "rasa_api_token": "SUPPORTBOT_RASA_TOKEN",
-    "agent_api_token": "SUPPORTBOT_AGENT_TOKEN",
+    "audit_secret": "SUPPORTBOT_AUDIT_SECRET",
     "session_secret": "SUPPORTBOT_SESSION_SECRET",
     # Faults: Rasa shows it to the action server (endpoints.yml), which refuses calls without it.
     "action_server_secret": "SUPPORTBOT_ACTION_SECRET",

@@ -37,7 +37,7 @@ MODEL = Path(os.environ.get("SUPPORTBOT_MODEL", ROOT / "models" / "supportbot.ta
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 API_TOKEN = "integration-test-token-0123456789"
 IDENTITY_SECRET = "integration-identity-secret-0123456789"
-AGENT_TOKEN = "integration-agent-token-0123456789"
+AUDIT_SECRET = "integration-audit-secret-0123456789"
 # Signs the widget's conversation ids; the web app and Rasa's socket.io channel share it.
 SESSION_SECRET = "stack-session-secret-0123456789abcdef"
 # What Rasa shows the action server on every call (actions/server.py).
@@ -158,7 +158,7 @@ class Stack:
             rasa_url=self.rasa_url,
             rasa_api_token=API_TOKEN,
             session_secret=SESSION_SECRET,
-            agent_api_token=AGENT_TOKEN,
+            audit_secret=AUDIT_SECRET,
             identity_secret=IDENTITY_SECRET,
             database_url=self.crm_url,
             demo_pages=True,

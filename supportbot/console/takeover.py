@@ -202,19 +202,3 @@ class HandoffQueue:
         )
         if not done:
             self.check_holder(sender_id, agent_id)
-
-    def hand_back(self, sender_id: str) -> bool:
-        """Take the conversation out of the queue whoever holds it (the interim agent API and
-        CLI resume without a console login); True if it was waiting or claimed."""
-        done = _rowcount(
-            self.session.execute(
-                update(HandoffRequest)
-                .where(
-                    HandoffRequest.sender_id == sender_id,
-                    HandoffRequest.state != HandoffState.RETURNED,
-                )
-                .values(state=HandoffState.RETURNED, returned_at=utcnow()),
-                execution_options={"synchronize_session": False},
-            )
-        )
-        return bool(done)

@@ -1,4 +1,4 @@
-"""The web app factory: pages, the widget's chat API, the agent API and the console, with safe
+"""The web app factory: pages, the widget's chat API and the agent console, with safe
 defaults; and the one place where errors become JSON: bad input 422, queue refusals, the CRM store
 or Rasa out of reach 503 (routes get their transaction and guards from dependencies.py). Around
 it: body caps (413) and security headers (middleware.py); rate limits (429) are dependencies of
@@ -23,7 +23,7 @@ from supportbot.console.conversations import ConversationNotFound, InvalidInput
 from supportbot.rasa_client import RasaClient, RasaRequestError, RasaUnavailable
 from supportbot.settings import Settings, get_settings
 from supportbot.web import (
-    agent_api,
+    admin_api,
     chat_api,
     console_api,
     console_pages,
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
     settings = settings or get_settings()
     session_secret = settings.require("session_secret")
     pages.check_demo_pages_allowed(settings)
+    settings.require("audit_secret")  # refused logins are audited under its keyed hashes
     app = FastAPI(title="supportbot", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.rasa = rasa or RasaClient(settings.rasa_url, settings.rasa_api_token)
@@ -120,9 +121,9 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
     app.include_router(readiness.router)
     app.include_router(pages.router)
     app.include_router(chat_api.router)
-    app.include_router(agent_api.router)
     app.include_router(console_api.router)
     app.include_router(takeover_api.router)
+    app.include_router(admin_api.router)
     app.include_router(console_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # The last added runs first: the proxy's word on scheme and client, then the headers (on

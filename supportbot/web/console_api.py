@@ -2,9 +2,11 @@
 transcript view's insights, training data and analytics.
 
 Every route except login needs a session: the `sb_agent` cookie (HttpOnly, SameSite=Strict)
-holds a random token whose SHA-256 is in `agent_sessions`. Routes that change state also refuse
-requests whose Origin is another site's. Database work runs in worker threads (sync routes, or
-asyncio.to_thread in the routes that also wait for Rasa).
+holds a random token whose SHA-256 is in `agent_sessions`. The reading routes also take an
+admin-issued API token with the scope `conversations:read`; an export of many conversations is
+for admins only, and audited. Routes that change state also refuse requests whose Origin is
+another site's. Database work runs in worker threads (sync routes, or asyncio.to_thread in the
+routes that also wait for Rasa).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from supportbot.console import analytics, training_data
 from supportbot.console import conversations as conv
 from supportbot.console import transcript as turns
-from supportbot.console.auth import Agents, AuthError, CurrentAgent
+from supportbot.console.audit import AuditTrail, agent_actor
+from supportbot.console.auth import REFUSED, Agents, CurrentAgent, LoginPolicy, SignedIn
 from supportbot.console.models import ReviewStatus
 from supportbot.console.profile_panel import profile_panel
 from supportbot.rasa_client import (
@@ -33,12 +36,15 @@ from supportbot.rasa_client import (
 from supportbot.store import CRM
 from supportbot.web.dependencies import (
     AGENT_COOKIE,
+    AdminExport,
     AppSettings,
+    AuditSource,
     CRMSession,
     Rasa,
+    Reader,
     SenderId,
-    SignedIn,
     SignedInChange,
+    committed,
     same_origin,
 )
 from supportbot.web.rate_limits import login_limit
@@ -70,6 +76,7 @@ def _signed_in(agent: CurrentAgent) -> SignedInAgent:
                 "id": agent.id,
                 "email": agent.email,
                 "name": agent.name,
+                "role": agent.role,
                 "session_expires_at": agent.session_expires_at.isoformat(),
             }
         }
@@ -87,17 +94,32 @@ class Login(BaseModel):
 
 
 @router.post("/login", dependencies=[Depends(same_origin), login_limit])
-def login(
-    body: Login, crm: CRMSession, settings: AppSettings, request: Request, response: Response
+async def login(
+    body: Login, settings: AppSettings, source: AuditSource, request: Request, response: Response
 ) -> SignedInAgent:
-    agents = Agents(crm.session)
-    try:
-        signed_in = agents.login(body.email, body.password, hours=settings.agent_session_hours)
-    except AuthError as error:
-        logger.info("console: a login was refused")
-        raise HTTPException(401, str(error)) from None
-    agent = agents.authenticate(signed_in.token)
-    assert agent is not None
+    """A session cookie for valid credentials. Every refusal (unknown email, wrong password,
+    disabled or locked account) is the same 401, and is counted and audited."""
+    policy = LoginPolicy.of(settings)
+
+    def sign_in(crm: CRM) -> tuple[SignedIn, CurrentAgent] | None:
+        agents = Agents(crm.session)
+        signed_in = agents.login(
+            body.email,
+            body.password,
+            hours=settings.agent_session_hours,
+            source=source,
+            policy=policy,
+        )
+        agent = None if signed_in is None else agents.authenticate(signed_in.token)
+        return None if signed_in is None or agent is None else (signed_in, agent)
+
+    # Its own transaction, committed even when the login is refused: the count and the audit
+    # line of a refusal must stand.
+    result = await committed(settings, sign_in)
+    if result is None:
+        # The audit trail's line names the account and the source (keyed hashes).
+        raise HTTPException(401, REFUSED)
+    signed_in, agent = result
     logger.info("console: agent %s signed in", agent.id)
     response.set_cookie(
         AGENT_COOKIE,
@@ -120,7 +142,7 @@ def logout(agent: SignedInChange, crm: CRMSession, request: Request, response: R
 
 
 @router.get("/me")
-def me(agent: SignedIn) -> SignedInAgent:
+def me(agent: Reader) -> SignedInAgent:
     return _signed_in(agent)
 
 
@@ -129,7 +151,7 @@ def me(agent: SignedIn) -> SignedInAgent:
 
 @router.get("/conversations")
 def conversations(
-    agent: SignedIn,
+    agent: Reader,
     crm: CRMSession,
     filters: Filters,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -153,11 +175,13 @@ def _attachment(content: str, export_format: ExportFormat, stem: str) -> Respons
 
 @router.get("/conversations/export")
 def export_conversations(
-    agent: SignedIn,
+    agent: AdminExport,
     crm: CRMSession,
     filters: Filters,
+    source: AuditSource,
     format: Annotated[ExportFormat, Query()] = "json",
 ) -> Response:
+    """The filtered set as one file: admins only, and audited (who, which filters, how many)."""
     total = conv.list_conversations(crm.session, filters, page=1, page_size=1).total
     if total > MAX_EXPORT_ROWS:
         raise HTTPException(
@@ -167,7 +191,17 @@ def export_conversations(
         )
     records = list(conv.iter_conversations(crm.session, filters))
     content = conv.to_csv(records) if format == "csv" else conv.to_json(records)
-    logger.info("console: agent %s exported %d conversations", agent.id, len(records))
+    AuditTrail(crm.session).record(
+        agent_actor(agent.id),
+        "conversations.export",
+        subject=f"{len(records)} conversations",
+        source=source.name,
+        details={
+            "format": format,
+            "count": len(records),
+            "filters": filters.model_dump(mode="json", exclude_none=True),
+        },
+    )
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return _attachment(content, format, f"conversations-{stamp}")
 
@@ -192,7 +226,7 @@ def _crm_detail(crm: CRM, sender_id: str) -> dict[str, Any]:
 # exclude_unset: keys a turn or an entity does not have stay out of the JSON, as before.
 @router.get("/conversations/{sender_id}", response_model_exclude_unset=True)
 async def conversation_detail(
-    agent: SignedIn, sender_id: SenderId, crm: CRMSession, rasa: Rasa
+    agent: Reader, sender_id: SenderId, crm: CRMSession, rasa: Rasa
 ) -> ConversationDetail:
     """The conversation's CRM record, review and tags; its transcript as messages and as turns
     with what the bot made of each (both null while Rasa is down); the bot's decisions; and the
@@ -212,7 +246,7 @@ async def conversation_detail(
 
 @router.get("/conversations/{sender_id}/export")
 async def export_conversation(
-    agent: SignedIn,
+    agent: Reader,
     sender_id: SenderId,
     crm: CRMSession,
     rasa: Rasa,
@@ -247,7 +281,7 @@ class ReviewUpdate(BaseModel):
 
 
 @router.get("/conversations/{sender_id}/review")
-def get_review(agent: SignedIn, sender_id: SenderId, crm: CRMSession) -> Review:
+def get_review(agent: Reader, sender_id: SenderId, crm: CRMSession) -> Review:
     return Review.model_validate(conv.review(crm.session, sender_id))
 
 
@@ -276,7 +310,7 @@ def remove_tag(agent: SignedInChange, sender_id: SenderId, tag: str, crm: CRMSes
 
 
 @router.get("/intents")
-def intents(agent: SignedIn) -> Intents:
+def intents(agent: Reader) -> Intents:
     """The assistant's intents, for relabelling a message."""
     return Intents(intents=list(training_data.domain_intents()))
 
@@ -333,7 +367,7 @@ async def mark_training_example(
 
 @router.get("/analytics")
 def get_analytics(
-    agent: SignedIn,
+    agent: Reader,
     crm: CRMSession,
     date_from: Annotated[date | None, Query()] = None,
     date_to: Annotated[date | None, Query()] = None,

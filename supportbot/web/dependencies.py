@@ -1,7 +1,7 @@
 """What a route gets from the request, as FastAPI dependencies: the settings and the Rasa client,
 the request's CRM transaction, the conversation (the widget's signed cookie, for the principal of
-the host page's token, or a sender id in the path) and who is asking (a signed-in agent, or the
-interim agent API's bearer token).
+the host page's token, or a sender id in the path) and who is asking (a signed-in agent, or an
+agent's scoped API token), and their role.
 
 Routes take these as parameters; none opens a transaction or reads a cookie by hand. Store
 errors, queue refusals and bad input raised inside a route become JSON errors in app.py.
@@ -10,7 +10,6 @@ errors, queue refusals and bad input raised inside a route become JSON errors in
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 from collections.abc import Callable, Iterator
 from typing import Annotated, TypeVar
@@ -20,15 +19,18 @@ from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 from common import conversation_ids
+from supportbot.console.audit import Source
 from supportbot.console.auth import Agents, CurrentAgent
+from supportbot.console.tokens import AgentTokens, Scope
 from supportbot.identity import InvalidCustomerToken, verify_customer_token
 from supportbot.rasa_client import RasaClient, check_sender_id
-from supportbot.settings import Settings, SettingsError
+from supportbot.settings import Settings
 from supportbot.store import CRM, crm_session
 
 T = TypeVar("T")
 AGENT_COOKIE = "sb_agent"
 _CLEAR_AGENT_COOKIE = f"{AGENT_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"
+_BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 def app_settings(request: Request) -> Settings:
@@ -155,7 +157,12 @@ CustomerToken = Annotated[str | None, Depends(customer_token)]
 # --- who is asking -----------------------------------------------------------------------------
 
 
-def signed_in_agent(request: Request, settings: AppSettings) -> CurrentAgent:
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def _session_agent(request: Request, settings: Settings) -> CurrentAgent:
     """The agent of the console session cookie; 401 without a live session."""
     token = request.cookies.get(AGENT_COOKIE)
     agent = None
@@ -172,11 +179,37 @@ def signed_in_agent(request: Request, settings: AppSettings) -> CurrentAgent:
     return agent
 
 
+def _token_agent(token: str, settings: Settings, scope: Scope | None) -> CurrentAgent:
+    """The agent an API token acts as, if the route is one of its scopes."""
+    with crm_session(settings.database_url or None) as crm:
+        agent = AgentTokens(crm.session).authenticate(token)
+    if agent is None:
+        raise HTTPException(401, "API token unknown, expired or revoked", _BEARER_CHALLENGE)
+    if scope is None or agent.scopes is None or scope.value not in agent.scopes:
+        raise HTTPException(403, "this API token's scopes do not cover this request")
+    return agent
+
+
+def agent_for(scope: Scope | None) -> Callable[[Request, Settings], CurrentAgent]:
+    """A dependency: the console session's agent, or, on a route of `scope`, an API token's.
+
+    A route without a scope is for the console only: a token there is refused (403)."""
+
+    def caller(request: Request, settings: AppSettings) -> CurrentAgent:
+        token = _bearer(request)
+        if token is not None:
+            return _token_agent(token, settings, scope)
+        return _session_agent(request, settings)
+
+    return caller
+
+
 def same_origin(request: Request) -> None:
     """Refuse state changes a page on another site asked the browser to make (CSRF).
 
     SameSite=Strict already keeps the cookie off cross-site requests; this is the second line.
-    Clients that are not browsers send no Origin and are let through."""
+    Clients that are not browsers send no Origin and are let through (a browser never sends an
+    API token on its own)."""
     origin = request.headers.get("origin")
     if origin is None:
         if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
@@ -187,24 +220,54 @@ def same_origin(request: Request) -> None:
         raise HTTPException(403, "cross-site request refused")
 
 
-SignedIn = Annotated[CurrentAgent, Depends(signed_in_agent)]
+def _changing(scope: Scope | None) -> Callable[[Request, CurrentAgent], CurrentAgent]:
+    guard = agent_for(scope)
+
+    # A default, not an Annotated hint: hints are strings here, resolved in the module's globals.
+    def caller(request: Request, agent: CurrentAgent = Depends(guard)) -> CurrentAgent:  # noqa: B008
+        same_origin(request)
+        return agent
+
+    return caller
 
 
-def agent_changing(request: Request, agent: SignedIn) -> CurrentAgent:
-    """A signed-in agent, on a request from our own origin."""
-    same_origin(request)
+def _admin(agent: CurrentAgent) -> CurrentAgent:
+    if not agent.is_admin:
+        raise HTTPException(403, "only an admin may do this")
     return agent
 
 
-SignedInChange = Annotated[CurrentAgent, Depends(agent_changing)]
+def admin_reading(agent: Annotated[CurrentAgent, Depends(agent_for(None))]) -> CurrentAgent:
+    return _admin(agent)
 
 
-def interim_agent_token(request: Request, settings: AppSettings) -> None:
-    """The interim agent API's bearer token (SUPPORTBOT_AGENT_TOKEN); 503 while none is set."""
-    try:
-        expected = settings.require("agent_api_token")
-    except SettingsError:
-        raise HTTPException(503, "agent API disabled: SUPPORTBOT_AGENT_TOKEN is not set") from None
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise HTTPException(401, "agent token missing or wrong", {"WWW-Authenticate": "Bearer"})
+def admin_changing(agent: Annotated[CurrentAgent, Depends(_changing(None))]) -> CurrentAgent:
+    return _admin(agent)
+
+
+def admin_exporting(
+    agent: Annotated[CurrentAgent, Depends(agent_for(Scope.EXPORT))],
+) -> CurrentAgent:
+    return _admin(agent)
+
+
+# The console's own routes: a session only.
+SignedIn = Annotated[CurrentAgent, Depends(agent_for(None))]
+SignedInChange = Annotated[CurrentAgent, Depends(_changing(None))]
+# Routes a token of the scope may call too.
+Reader = Annotated[CurrentAgent, Depends(agent_for(Scope.READ))]
+TakeoverAgent = Annotated[CurrentAgent, Depends(agent_for(Scope.TAKEOVER))]
+TakeoverChange = Annotated[CurrentAgent, Depends(_changing(Scope.TAKEOVER))]
+# Admins only (403 for agents): agent and token management, the audit trail, bulk exports.
+Admin = Annotated[CurrentAgent, Depends(admin_reading)]
+AdminChange = Annotated[CurrentAgent, Depends(admin_changing)]
+AdminExport = Annotated[CurrentAgent, Depends(admin_exporting)]
+
+
+def audit_source(request: Request, settings: AppSettings) -> Source:
+    """The client, as the audit trail names it: a keyed hash of its address, never in clear."""
+    client = request.client.host if request.client else None
+    return Source.client(client, settings.require("audit_secret"))
+
+
+AuditSource = Annotated[Source, Depends(audit_source)]

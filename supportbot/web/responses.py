@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.chat_messages import ChatMessage
 from supportbot.console.conversations import Sentiment
-from supportbot.console.models import HandoffState, ReviewStatus
+from supportbot.console.models import AgentRole, HandoffState, ReviewStatus
 from supportbot.rasa_client import Transcript
 
 
@@ -65,6 +65,7 @@ class AgentView(Reply):
     id: int
     email: str
     name: str
+    role: AgentRole
     session_expires_at: str
 
 
@@ -305,39 +306,64 @@ class ClaimResult(Reply):
     agent: Named
 
 
-# --- the interim agent API ---------------------------------------------------------------------
+# --- admins: agents, API tokens, the audit trail -------------------------------------------------
 
 
-class InterimDecision(Reply):
-    kind: str
-    reason: str
+class AgentAccount(Reply):
+    id: int
+    email: str
+    name: str
+    role: AgentRole
+    active: bool
+    created_at: str
+    locked_until: str | None
+
+
+class AgentAccounts(Reply):
+    items: list[AgentAccount]
+
+
+class TokenAgent(Reply):
+    id: int
+    email: str
+
+
+class ApiToken(Reply):
+    id: int
+    agent: TokenAgent
+    scopes: list[str]
+    label: str
+    created_by: int | None
+    created_at: str
+    expires_at: str
+    revoked_at: str | None
+    last_used_at: str | None
+    live: bool
+
+
+class ApiTokens(Reply):
+    items: list[ApiToken]
+
+
+class IssuedApiToken(Reply):
+    """Shown once: only its hash is kept."""
+
+    id: int
+    token: str
+    agent_id: int
+    scopes: list[str]
+    expires_at: str
+
+
+class AuditRecord(Reply):
+    id: int
     at: str
+    actor: str
+    action: str
+    subject: str
+    source: str
+    details: dict[str, Any]
 
 
-class InterimConversation(Reply):
-    message_sentiments: list[dict[str, Any]]  # as stored: {"at", "intent", "label", "score"}
-    sentiment_average: float | None
-    sentiment_trend: float | None
-    handoff: bool
-    outcome: str | None
-    satisfaction_estimate: float | None
-    csat_rating: int | None
-    csat_comment: str | None
-
-
-class InterimProfile(Reply):
-    tier: str
-    value: str
-    interaction_count: int
-    sentiment_history: list[float]
-    handoff_count: int
-    satisfaction_average: float | None
-    csat_average: float | None
-
-
-class InterimTranscript(Reply):
-    messages: list[ChatMessage]
-    paused: bool
-    conversation: InterimConversation | None
-    decisions: list[InterimDecision]
-    profile: InterimProfile | None
+class AuditTrailPage(Reply):
+    items: list[AuditRecord]

@@ -5,7 +5,8 @@ itself lives in Rasa, paused since the handoff. The agent's name shown to the cu
 signed-in agent's first name, never anything from the request. A change stands in the CRM only
 once Rasa has it (a claim whose joined notice cannot be posted is undone), so a failure leaves
 the conversation where it was and the agent can simply retry. Queue refusals answer 403/404/409
-(app.py).
+(app.py). These routes also take an admin-issued API token with the scope `takeover` (the
+`supportbot agent` commands): it acts as its agent, under the same claims.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from supportbot.web.dependencies import (
     CRMSession,
     Rasa,
     SenderId,
-    SignedIn,
-    SignedInChange,
+    TakeoverAgent,
+    TakeoverChange,
     committed,
 )
 from supportbot.web.responses import ClaimResult, Queue, Status, TranscriptView
@@ -43,14 +44,14 @@ def _first_name(agent: CurrentAgent) -> str:
 
 
 @router.get("/queue")
-def queue(agent: SignedIn, crm: CRMSession) -> Queue:
+def queue(agent: TakeoverAgent, crm: CRMSession) -> Queue:
     """Conversations waiting for a person (oldest first), then those an agent has."""
     return Queue.model_validate({"items": crm.handoffs.items()})
 
 
 @router.post("/queue/{sender_id}/claim")
 async def claim(
-    agent: SignedInChange, sender_id: SenderId, settings: AppSettings, rasa: Rasa
+    agent: TakeoverChange, sender_id: SenderId, settings: AppSettings, rasa: Rasa
 ) -> ClaimResult:
     """Take the conversation; the customer is told who joined. 409 if another agent was first."""
     # Committed before Rasa is called, so no write lock waits on the network (SQLite's is global).
@@ -70,7 +71,7 @@ async def claim(
 
 @router.get("/conversations/{sender_id}/live")
 async def live(
-    agent: SignedIn,
+    agent: TakeoverAgent,
     sender_id: SenderId,
     rasa: Rasa,
     after: Annotated[int, Query(ge=0)] = 0,
@@ -90,7 +91,7 @@ class AgentMessage(BaseModel):
 
 @router.post("/conversations/{sender_id}/messages")
 async def send(
-    agent: SignedInChange, sender_id: SenderId, body: AgentMessage, crm: CRMSession, rasa: Rasa
+    agent: TakeoverChange, sender_id: SenderId, body: AgentMessage, crm: CRMSession, rasa: Rasa
 ) -> Status:
     """Write into the conversation; only the agent who claimed it may."""
     await asyncio.to_thread(crm.handoffs.check_holder, sender_id, agent.id)
@@ -100,7 +101,7 @@ async def send(
 
 @router.post("/queue/{sender_id}/release")
 async def release(
-    agent: SignedInChange, sender_id: SenderId, crm: CRMSession, rasa: Rasa
+    agent: TakeoverChange, sender_id: SenderId, crm: CRMSession, rasa: Rasa
 ) -> Status:
     """Hand the conversation back to the bot (resume + notice); it leaves the queue."""
     await asyncio.to_thread(crm.handoffs.check_holder, sender_id, agent.id)

@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 
 from supportbot.console.auth import Agents
+from supportbot.console.models import AgentRole
 from supportbot.settings import Settings
 from supportbot.store import crm_session
 from supportbot.web.app import create_app
@@ -66,8 +67,10 @@ def web_url(stack: Stack) -> Iterator[str]:
 
 
 AGENT_PASSWORD = "console-browser-test-password"
-# email -> name; the disabled one exists to be refused at sign-in.
+# email -> name; the disabled one exists to be refused at sign-in. Sam is an admin (exports of
+# many conversations are admins' only), Alex an agent.
 CONSOLE_AGENTS = {"sam@support.test": "Sam Carter", "alex@support.test": "Alex Kim"}
+CONSOLE_ADMINS = {"sam@support.test"}
 DISABLED_AGENT = "dana@support.test"
 
 
@@ -77,7 +80,8 @@ def console_agents(stack: Stack) -> dict[str, str]:
     with crm_session(stack.crm_url) as crm:
         agents = Agents(crm.session)
         for email, name in CONSOLE_AGENTS.items():
-            agents.create(email, name, AGENT_PASSWORD)
+            role = AgentRole.ADMIN if email in CONSOLE_ADMINS else AgentRole.AGENT
+            agents.create(email, name, AGENT_PASSWORD, role)
         agents.create(DISABLED_AGENT, "Dana Gone", AGENT_PASSWORD)
         agents.set_active(DISABLED_AGENT, False)
     return CONSOLE_AGENTS

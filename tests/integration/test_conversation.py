@@ -11,10 +11,15 @@ import sqlite3
 import httpx
 import pytest
 
+from supportbot.console.audit import Source
+from supportbot.console.auth import Agents, CurrentAgent
+from supportbot.console.models import AgentRole
+from supportbot.console.tokens import AgentTokens
+from supportbot.crm.models import utcnow
 from supportbot.rasa_client import RasaClient
 from supportbot.store import crm_session
 from supportbot.web.app import create_app
-from tests.stack import AGENT_TOKEN, API_TOKEN, WEB_PORT, Stack
+from tests.stack import API_TOKEN, AUDIT_SECRET, WEB_PORT, Stack
 
 pytestmark = pytest.mark.integration
 
@@ -85,6 +90,28 @@ def web_client(stack: Stack) -> httpx.AsyncClient:
     )
 
 
+def takeover_token(stack: Stack) -> str:
+    """An API token with the scope `takeover` for a new agent, Sam, issued by an admin."""
+    with crm_session(stack.crm_url) as crm:
+        agents = Agents(crm.session)
+        sam = agents.create("it-sam@support.test", "Sam Reed", "integration-password")
+        admin = agents.create(
+            "it-admin@support.test", "Robin Admin", "integration-password", AgentRole.ADMIN
+        )
+        crm.session.flush()
+        return (
+            AgentTokens(crm.session)
+            .issue(
+                sam,
+                ["takeover"],
+                days=1,
+                issued_by=CurrentAgent.of(admin, utcnow()),
+                source=Source.command_line(AUDIT_SECRET),
+            )
+            .token
+        )
+
+
 async def test_widget_api_with_a_signed_token_handoff_and_agent_reply(stack: Stack) -> None:
     async with web_client(stack) as web:
         page = (await web.get("/demo/ada")).text
@@ -111,18 +138,24 @@ async def test_widget_api_with_a_signed_token_handoff_and_agent_reply(stack: Sta
         ).json()
         assert handoff["paused"] is True
         sender = web.cookies["supportbot_conversation"].split(".")[0]
-        sent = await web.post(
-            f"/api/agent/conversations/{sender}/messages",
-            headers={"Authorization": f"Bearer {AGENT_TOKEN}"},
-            json={"text": "Hi Ada, Sam here."},
-        )
-        assert sent.status_code == 200
+        # The agent's script: its token acts as Sam, who must claim before writing.
+        sam = {"Authorization": f"Bearer {takeover_token(stack)}"}
+        path = f"/api/console/conversations/{sender}/messages"
+        early = await web.post(path, headers=sam, json={"text": "Hi Ada, Sam here."})
+        assert early.status_code == 409, early.text
+        claimed = await web.post(f"/api/console/queue/{sender}/claim", headers=sam)
+        assert claimed.status_code == 200, claimed.text
+        sent = await web.post(path, headers=sam, json={"text": "Hi Ada, Sam here."})
+        assert sent.status_code == 200, sent.text
         polled = (
             await web.get("/api/chat/messages", params={"after": handoff["total"]}, headers=ada)
         ).json()
-        assert [(m["sender"], m["text"]) for m in polled["messages"]] == [
-            ("agent", "Hi Ada, Sam here.")
+        assert [m["text"] for m in polled["messages"]] == [
+            "Sam from our team has joined the conversation.",
+            "Hi Ada, Sam here.",
         ]
+        last = polled["messages"][-1]
+        assert (last["sender"], last["agent_name"]) == ("agent", "Sam")
 
 
 @pytest.mark.parametrize(

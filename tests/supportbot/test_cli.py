@@ -88,8 +88,13 @@ def test_token_without_a_secret_says_which_variable(monkeypatch, capsys):
     assert "SUPPORTBOT_IDENTITY_SECRET is not set" in capsys.readouterr().err
 
 
-def test_agent_reply_to_an_unreachable_rasa_is_a_clear_error(monkeypatch, capsys):
-    monkeypatch.setenv("SUPPORTBOT_RASA_TOKEN", "r" * 32)
-    monkeypatch.setenv("SUPPORTBOT_RASA_URL", "http://127.0.0.1:9")
+def test_agent_reply_needs_an_api_token(monkeypatch, capsys):
+    monkeypatch.delenv("SUPPORTBOT_API_TOKEN", raising=False)
     assert main(["agent", "reply", "abc", "hello"]) == 1
-    assert "did not answer" in capsys.readouterr().err
+    assert "set SUPPORTBOT_API_TOKEN" in capsys.readouterr().err
+
+
+def test_agent_reply_to_an_unreachable_web_app_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setenv("SUPPORTBOT_API_TOKEN", "sbt_not-a-live-token")
+    assert main(["agent", "reply", "abc", "hello", "--url", "http://127.0.0.1:9"]) == 1
+    assert "cannot be reached (ConnectError)" in capsys.readouterr().err

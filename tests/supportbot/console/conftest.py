@@ -10,19 +10,28 @@ import pytest
 from sqlalchemy import insert
 
 from supportbot.console import auth
-from supportbot.console.models import ConversationReview, ConversationTag, ReviewStatus
+from supportbot.console.audit import Source
+from supportbot.console.models import (
+    AgentRole,
+    ConversationReview,
+    ConversationTag,
+    ReviewStatus,
+)
 from supportbot.crm import Customer, Interaction, TicketKind
 from supportbot.store import crm_session
 
 PASSWORD = "correct horse battery"
+# Where the tests' logins come from, as the audit trail names it.
+SOURCE = Source("ip:test", "audit-secret-for-tests-0123456789")
 # The takeover tests' agents, by their short names.
 AGENTS = {"sam": ("sam@support.test", "Sam Lee"), "alex": ("alex@support.test", "Alex Kim")}
 
 
 @pytest.fixture(autouse=True)
-def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests hash with a small N (the hash string carries it); one test checks the default."""
-    monkeypatch.setattr(auth, "SCRYPT_N", 2**10)
+def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests hash with little memory (the hash string carries it); one test checks the default."""
+    monkeypatch.setattr(auth, "ARGON2_MEMORY_KIB", 64)
+    monkeypatch.setattr(auth, "ARGON2_TIME_COST", 1)
 
 
 def at(day: int, hour: int = 12, minute: int = 0, second: int = 0) -> datetime:
@@ -133,9 +142,16 @@ def hand_made(crm_url: str) -> tuple[str, dict[str, int]]:
     return crm_url, add_hand_made_set(crm_url)
 
 
-def create_agent(url: str, email: str = "sam@support.test", name: str = "Sam") -> int:
+def create_agent(
+    url: str,
+    email: str = "sam@support.test",
+    name: str = "Sam",
+    role: AgentRole = AgentRole.AGENT,
+) -> int:
     with crm_session(url) as crm:
-        return auth.Agents(crm.session).create(email, name, PASSWORD).id
+        agent = auth.Agents(crm.session).create(email, name, PASSWORD, role)
+        crm.session.flush()
+        return agent.id
 
 
 # --- conversations handed to a person ------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from supportbot.console import analytics
 from supportbot.console import conversations as conv
-from supportbot.console.models import AgentSession
+from supportbot.console.models import AgentRole, AgentSession
 from supportbot.crm.models import utcnow
 from supportbot.store import crm_session
 from tests.supportbot.console.conftest import PASSWORD, add_hand_made_set, create_agent
@@ -67,6 +67,18 @@ def console(anonymous: TestClient) -> TestClient:
     )
     assert response.status_code == 200, response.text
     return anonymous
+
+
+@pytest.fixture
+def admin(url: str, rasa: FakeRasa) -> TestClient:
+    """An admin's session: exports of many conversations are theirs only."""
+    create_agent(url, "root@support.test", "Robin Admin", AgentRole.ADMIN)
+    client = client_for(rasa, make_settings(database_url=url))
+    response = client.post(
+        "/api/console/login", json={"email": "root@support.test", "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return client
 
 
 def test_every_route_is_listed():
@@ -218,12 +230,12 @@ def test_list_with_filters_and_paging(console: TestClient):
         ({"review_status": "done"}, "review_status"),
     ],
 )
-def test_bad_list_parameters_are_named(console: TestClient, params: dict[str, str], field: str):
+def test_bad_list_parameters_are_named(admin: TestClient, params: dict[str, str], field: str):
     paths = ["/api/console/conversations"]
     if not field.startswith("page"):
         paths.append("/api/console/conversations/export")
     for path in paths:
-        response = console.get(path, params=params)
+        response = admin.get(path, params=params)
         assert response.status_code == 422
         assert response.json()["error"].startswith(f"Invalid request: {field}: ")
 
@@ -264,12 +276,12 @@ def test_tags_over_the_api(console: TestClient):
     assert [i["sender_id"] for i in listed["items"]] == ["acb"]
 
 
-def test_export_a_filtered_set(console: TestClient):
+def test_export_a_filtered_set(console: TestClient, admin: TestClient):
     console.put(
         "/api/console/conversations/conv-d/review",
         json={"notes": '=cmd|"/c calc"!A1, then "quotes"'},
     )
-    response = console.get(
+    response = admin.get(
         "/api/console/conversations/export", params={"format": "csv", "tag": "billing"}
     )
     assert response.status_code == 200
@@ -278,9 +290,9 @@ def test_export_a_filtered_set(console: TestClient):
     rows = list(csv.DictReader(io.StringIO(response.text, newline="")))
     assert [r["sender_id"] for r in rows] == ["conv-d", "conv-b"]
     assert rows[0]["notes"] == '\'=cmd|"/c calc"!A1, then "quotes"'
-    data = console.get("/api/console/conversations/export", params={"handoff": "yes"}).json()
+    data = admin.get("/api/console/conversations/export", params={"handoff": "yes"}).json()
     assert [c["sender_id"] for c in data["conversations"]] == ["conv-b"]
-    response = console.get("/api/console/conversations/export", params={"format": "xml"})
+    response = admin.get("/api/console/conversations/export", params={"format": "xml"})
     assert response.status_code == 422 and "format" in response.json()["error"]
 
 
@@ -379,5 +391,6 @@ def test_the_list_review_and_analytics_are_what_the_services_build(console: Test
 def test_me_answers_what_the_console_reads(console: TestClient):
     me = console.get("/api/console/me").json()
     assert set(me) == {"agent"}
-    assert set(me["agent"]) == {"id", "email", "name", "session_expires_at"}
+    assert set(me["agent"]) == {"id", "email", "name", "role", "session_expires_at"}
+    assert me["agent"]["role"] == "agent"
     assert me["agent"]["session_expires_at"].endswith("+00:00")

@@ -11,7 +11,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
-from supportbot.cli import main
 from supportbot.console import auth
 from supportbot.console.models import HandoffRequest, HandoffState
 from supportbot.console.takeover import (
@@ -23,8 +22,6 @@ from supportbot.console.takeover import (
     NotYourClaim,
 )
 from supportbot.crm.models import Base
-from supportbot.rasa_client import RasaClient
-from supportbot.settings import get_settings
 from supportbot.store import crm_session
 from tests.supportbot.console.conftest import agent_id, hand_over, zoe_id
 
@@ -233,35 +230,3 @@ def test_only_the_holder_writes_or_releases(url: str):
         release(url, SENDER, sam)
     with crm_session(url) as crm:
         assert crm.handoffs.items() == []
-
-
-def test_hand_back_takes_it_out_of_the_queue_whoever_holds_it(url: str):
-    sam = agent_id(url, "sam")
-    hand_over(url, "waiting")
-    hand_over(url, "claimed")
-    claim(url, "claimed", sam)
-    with crm_session(url) as crm:
-        assert crm.handoffs.hand_back("waiting") and crm.handoffs.hand_back("claimed")
-        assert not crm.handoffs.hand_back("waiting")  # already out
-        assert not crm.handoffs.hand_back("never-handed-over")
-    with crm_session(url) as crm:
-        assert crm.handoffs.items() == []
-
-
-def test_the_cli_resume_also_takes_it_out_of_the_queue(
-    crm_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-):
-    hand_over(crm_url, SENDER)
-    resumed: list[str] = []
-
-    async def resume(self: RasaClient, sender_id: str) -> None:
-        resumed.append(sender_id)
-
-    monkeypatch.setattr(RasaClient, "resume", resume)
-    monkeypatch.setenv("SUPPORTBOT_RASA_TOKEN", "r" * 32)
-    get_settings.cache_clear()
-
-    assert main(["agent", "resume", SENDER]) == 0
-
-    assert resumed == [SENDER] and "back with the assistant" in capsys.readouterr().out
-    assert (stored := row(crm_url)) and stored.state is HandoffState.RETURNED

@@ -14,7 +14,7 @@ from supportbot.console import auth
 from supportbot.console.models import HandoffRequest, HandoffState
 from supportbot.store import crm_session
 from tests.supportbot.console.conftest import AGENTS, PASSWORD, agent_id, hand_over, zoe_id
-from tests.supportbot.web.conftest import AGENT_TOKEN, FakeRasa, client_for, make_settings
+from tests.supportbot.web.conftest import FakeRasa, client_for, make_settings
 
 SENDER = "conv-1"
 OWN_ORIGIN = {"Origin": "http://testserver"}
@@ -425,23 +425,6 @@ def test_a_new_handoff_after_release_queues_it_again(url: str, rasa: FakeRasa, s
     items = sam.get("/api/console/queue").json()["items"]
     assert [(i["sender_id"], i["state"], i["agent"]) for i in items] == [(SENDER, "waiting", None)]
     assert claim(sam).status_code == 200
-
-
-def test_the_interim_agent_api_resume_also_leaves_the_queue(
-    url: str, rasa: FakeRasa, sam: TestClient
-):
-    paused_handoff(url, rasa)
-    claim(sam)
-    interim = client_for(rasa, make_settings(database_url=url))
-
-    response = interim.post(
-        f"/api/agent/conversations/{SENDER}/resume",
-        headers={"Authorization": f"Bearer {AGENT_TOKEN}"},
-    )
-
-    assert response.status_code == 200
-    assert stored(url).state is HandoffState.RETURNED
-    assert say(sam, "still there?").status_code == 409
 
 
 # --- the JSON is what the services build ---------------------------------------------------

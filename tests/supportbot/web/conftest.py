@@ -18,7 +18,7 @@ from supportbot.web.app import create_app
 from tests.conftest import IDENTITY_SECRET
 
 RASA_TOKEN = "rasa-api-token-for-tests-0123456789"
-AGENT_TOKEN = "agent-api-token-for-tests-0123456789"
+AUDIT_SECRET = "audit-secret-for-tests-0123456789"
 SESSION_SECRET = "session-secret-for-tests-0123456789"
 _TRACKER_PATH = re.compile(r"^/conversations/([^/]+)/tracker(/events)?$")
 
@@ -76,7 +76,7 @@ class FakeRasa:
 def make_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "rasa_api_token": RASA_TOKEN,
-        "agent_api_token": AGENT_TOKEN,
+        "audit_secret": AUDIT_SECRET,
         "session_secret": SESSION_SECRET,
         "identity_secret": IDENTITY_SECRET,
         **overrides,

@@ -20,21 +20,14 @@ from supportbot.crm.models import Base
 from supportbot.crm.seed import seed_demo_data
 from supportbot.settings import get_settings
 from supportbot.store import crm_session, migrate
-from supportbot.web import agent_api, chat_api, console_api, pages, responses, takeover_api
+from supportbot.web import admin_api, chat_api, console_api, pages, responses, takeover_api
 from tests.conftest import IDENTITY_SECRET
 from tests.supportbot.console.conftest import PASSWORD, add_conversation, create_agent
-from tests.supportbot.web.conftest import (
-    AGENT_TOKEN,
-    ON_LOOPBACK,
-    FakeRasa,
-    client_for,
-    make_settings,
-)
+from tests.supportbot.web.conftest import ON_LOOPBACK, FakeRasa, client_for, make_settings
 
 BAD_SENDER = "Invalid request: sender_id: a conversation id has 1-64 letters, digits, '-' or '_'"
 STORE_DOWN = {"error": "the CRM store is unavailable"}
 OWN_ORIGIN = {"Origin": ON_LOOPBACK["base_url"]}
-BEARER = {"Authorization": f"Bearer {AGENT_TOKEN}"}
 # A valid body for each route that takes one, so only the sender id is wrong.
 BODIES = {
     "/messages": {"text": "hi"},
@@ -61,21 +54,21 @@ def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def signed_in(url: str, rasa: FakeRasa) -> TestClient:
-    """A console session, the interim API's token and our own Origin, all on one client (on
-    loopback, where the demo pages answer)."""
+    """A console session and our own Origin, on one client (on loopback, where the demo pages
+    answer)."""
     client = client_for(rasa, make_settings(database_url=url, demo_pages=True), **ON_LOOPBACK)
     response = client.post(
         "/api/console/login", json={"email": "sam@support.test", "password": PASSWORD}
     )
     assert response.status_code == 200, response.text
-    client.headers.update({**BEARER, **OWN_ORIGIN})
+    client.headers.update(OWN_ORIGIN)
     return client
 
 
 def routes_with_a_sender_id() -> list[tuple[str, str]]:
     return sorted(
         (method, route.path)
-        for module in (agent_api, chat_api, console_api, pages, takeover_api)
+        for module in (admin_api, chat_api, console_api, pages, takeover_api)
         for route in module.router.routes
         if isinstance(route, APIRoute) and "{sender_id}" in route.path
         for method in route.methods or ()
@@ -90,7 +83,7 @@ def request_to(client: TestClient, method: str, path: str, sender_id: str) -> An
 
 def test_the_sender_id_routes_are_all_found():
     prefixes = {path.split("/")[2] for _, path in routes_with_a_sender_id()}
-    assert prefixes == {"agent", "console"} and len(routes_with_a_sender_id()) >= 14
+    assert prefixes == {"console"} and len(routes_with_a_sender_id()) >= 11
 
 
 @pytest.mark.parametrize("sender_id", ["a.b", "x" * 65, "new%0A", "two%20words", "%C3%A9"])
@@ -157,8 +150,6 @@ def assert_store_down(response: Any, caplog: pytest.LogCaptureFixture) -> None:
         ("GET", "/api/console/queue"),
         ("POST", f"/api/console/queue/{KNOWN}/claim"),
         ("POST", f"/api/console/conversations/{KNOWN}/messages"),
-        ("GET", f"/api/agent/conversations/{KNOWN}"),
-        ("POST", f"/api/agent/conversations/{KNOWN}/resume"),
         ("GET", "/demo/ada"),
     ],
 )

@@ -1,11 +1,12 @@
 /* #/conversations?<filters>&page=N: every filter of the API, the results table, paging, the
- * total and the export of the filtered set. The filters live in the address, so a filtered
- * list is a link. */
+ * total and (for an admin) the export of the filtered set. The filters live in the address, so
+ * a filtered list is a link. */
 
 import { html, nothing } from "../vendor/lit-html/lit-html.js";
 import { API, api, intents } from "./api.js";
 import { DASH, dateTime, query, unique } from "./format.js";
 import { go } from "./router.js";
+import { session } from "./state.js";
 import {
   REVIEW_STATUSES, chip, conversationHref, field, headRow, heading, message, options,
   sentimentChip, statusLabel
@@ -106,7 +107,10 @@ function summary(data, filters) {
   return html`
     <div class="summary">
       <p class="total">${total}</p>
-      <div class="exports">${exportLink("json")}${exportLink("csv")}</div>
+      ${session.agent && session.agent.role === "admin"
+        // Exports of many conversations are admins' only (the API answers 403 to an agent).
+        ? html`<div class="exports">${exportLink("json")}${exportLink("csv")}</div>`
+        : nothing}
     </div>`;
 }
 

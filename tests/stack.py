@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy import create_engine, make_url, text
 
 from supportbot.crm.seed import seed_demo_data
@@ -31,6 +33,7 @@ from supportbot.kb.seed import seed_articles
 from supportbot.launcher import ACTION_WORKERS_VARIABLE, RASA_WORKERS_VARIABLE
 from supportbot.settings import Settings, scaled_environment
 from supportbot.store import crm_session, migrate
+from supportbot.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = Path(os.environ.get("SUPPORTBOT_MODEL", ROOT / "models" / "supportbot.tar.gz"))
@@ -126,6 +129,31 @@ def _workers_with_a_model(rasa_url: str, rasa: subprocess.Popen) -> set[int]:
     return answered
 
 
+@contextmanager
+def serving(settings: Settings, port: int) -> Iterator[str]:
+    """A real web app with `settings` on `port`, in a thread, until the block ends."""
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        pytest.fail("the web app did not start")
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 @dataclass
 class Stack:
     rasa_url: str
@@ -138,6 +166,8 @@ class Stack:
     # Stops a server ("actions" or "rasa") if it still runs, starts it as the stack first did
     # and waits until it answers (tests of faults).
     restart: Callable[[str], None] = field(repr=False)
+    # Where the action server listens (only Rasa, with the secret, gets answers there).
+    action_url: str = ""
 
     @property
     def rasa_port(self) -> int:
@@ -293,6 +323,8 @@ def _run_stack(work: Path, crm_url: str, scale: Mapping[str, str]) -> Iterator[S
     processes = [start(0), start(1)]
     rasa_url = f"http://127.0.0.1:{rasa_port}"
 
+    action_url = f"http://127.0.0.1:{action_port}"
+
     def wait_for_actions() -> None:
         wait_until(
             lambda: httpx.get(f"http://127.0.0.1:{action_port}/health").status_code == 200,
@@ -320,7 +352,7 @@ def _run_stack(work: Path, crm_url: str, scale: Mapping[str, str]) -> Iterator[S
     try:
         wait_for_actions()
         wait_for_rasa()
-        stack = Stack(rasa_url, crm_url, work, processes[1], processes[0], restart)
+        stack = Stack(rasa_url, crm_url, work, processes[1], processes[0], restart, action_url)
         yield stack
     finally:
         _stop(processes)

@@ -17,8 +17,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, WebSocket, expect
 
 from common import conversation_ids
 from supportbot.rasa_client import RasaClient
-from tests.browser.conftest import SCREENSHOTS, serving
-from tests.stack import API_TOKEN, Stack, free_port
+from tests.browser.conftest import SCREENSHOTS
+from tests.stack import API_TOKEN, Stack, free_port, serving
 
 pytestmark = pytest.mark.browser
 

@@ -72,7 +72,9 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
     settings.require("session_secret")
     app = FastAPI(title="supportbot", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
-    app.state.rasa = rasa or RasaClient(settings.rasa_url, settings.rasa_api_token)
+    app.state.rasa = rasa or RasaClient(
+        settings.rasa_url, settings.rasa_api_token, session_secret=settings.session_secret
+    )
 
     @app.exception_handler(RequestValidationError)
     async def bad_input(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import AfterValidator, BaseModel, Field
 
 from common import conversation_ids
@@ -59,9 +59,11 @@ async def history(
 
 @router.post("/messages")
 async def say(
-    message: CustomerMessage, conversation_id: WidgetConversation, rasa: Rasa
+    message: CustomerMessage, conversation_id: WidgetConversation, rasa: Rasa, request: Request
 ) -> TranscriptView:
     """Send the customer's message; answers with every transcript message after `after`."""
     metadata = {"customer_token": message.customer_token} if message.customer_token else {}
-    await rasa.send_message(conversation_id, message.text, metadata)
+    # Rasa keys the verification-failure counts by the browser's address (hashed, never kept).
+    client_address = request.client.host if request.client else None
+    await rasa.send_message(conversation_id, message.text, metadata, client_address=client_address)
     return TranscriptView.after(await rasa.transcript(conversation_id), message.after)

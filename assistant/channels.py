@@ -22,6 +22,7 @@ sticky sessions are needed in front of the workers.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import re
@@ -62,6 +63,14 @@ def _required_session_secret(channel: str) -> str:
             "signed with it (`supportbot env` prints it)"
         )
     return secret
+
+
+async def _done(result: Any) -> None:
+    """Awaits what python-socketio returns when it is a coroutine: AsyncServer's enter_room and
+    leave_room are from 5.10 on (5.9.0's were plain calls). Rasa 3.6.21 never awaits them, so
+    with a newer python-socketio its own channel never joins a room."""
+    if inspect.isawaitable(result):
+        await result
 
 
 def _customer_metadata(metadata: Any, client: str | None) -> dict[str, str]:
@@ -132,7 +141,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             manager.set_server(sio)
             sio.manager = manager
 
-        # python-socketio 5.9.0 keeps one handler per event and namespace (Server.on stores
+        # python-socketio keeps one handler per event and namespace (Server.on stores
         # handlers[namespace][event]), so these replace Rasa's trusting handlers.
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any) -> None:
@@ -147,7 +156,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             session = await sio.get_session(sid, namespace=namespace)
             previous = session.get("conversation_id")
             if previous and previous != conversation_id:
-                sio.leave_room(sid, previous, namespace=namespace)
+                await _done(sio.leave_room(sid, previous, namespace=namespace))
             # The connecting peer (engine.io's Sanic driver puts 127.0.0.1 in REMOTE_ADDR).
             request = sio.get_environ(sid, namespace=namespace).get("sanic.request")
             address = (request.remote_addr or request.ip) if request is not None else ""
@@ -160,7 +169,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
                 namespace=namespace,
             )
             # Every socket of the conversation (reloads, other tabs) gets its bot messages.
-            sio.enter_room(sid, conversation_id, namespace=namespace)
+            await _done(sio.enter_room(sid, conversation_id, namespace=namespace))
             # The socket is this worker's own: no round trip through the message queue.
             await sio.emit(
                 "session_confirm", conversation_id, room=sid, namespace=namespace, ignore_queue=True

@@ -18,7 +18,7 @@ import pytest
 import socketio
 from sanic import Sanic
 
-from assistant.channels import OriginCheckedSocketIOInput
+from assistant.channels import MAX_CHANNEL_BODY_BYTES, OriginCheckedSocketIOInput
 from common import conversation_ids
 from common.channel_signing import client_key
 from common.chat_messages import bot_message
@@ -159,6 +159,27 @@ def test_messages_before_a_session_or_without_text_are_refused() -> None:
             assert "error" in await widget.say({"message": "   "})
             assert "error" in await widget.say({"message": "x" * 1001})
             assert "error" in await widget.say({"text": "no message key"})
+            assert bot.received == []
+
+    run(scenario)
+
+
+def test_a_packet_over_the_buffer_cap_is_dropped_unread() -> None:
+    """Rasa's server buffers 1 MB per packet; the issue's 1 MB message took 27.8 s to handle."""
+
+    async def scenario() -> None:
+        bot = Bot()
+        async with channel_server(bot) as (url, _):
+            widget = Widget()
+            await widget.start(url, signed(conversation_ids.new_conversation_id()))
+            await asyncio.wait_for(widget.confirmed, timeout=5)
+            # Read whole, the channel would answer "at most 1000 characters"; engine.io drops
+            # the packet and the connection instead.
+            with pytest.raises(socketio.exceptions.TimeoutError):
+                await widget.client.call(
+                    "user_uttered", {"message": "x" * (MAX_CHANNEL_BODY_BYTES + 1)}, timeout=3
+                )
+            await asyncio.wait_for(widget.disconnected.wait(), timeout=5)
             assert bot.received == []
 
     run(scenario)

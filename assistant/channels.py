@@ -17,6 +17,11 @@ python-socketio's Redis message queue: a bot or agent message for a conversation
 there, and whichever worker holds the conversation's sockets delivers it. The widget opens a
 websocket only (no long-polling), so each socket lives on one worker for its whole life and no
 sticky sessions are needed in front of the workers.
+
+Both channels pass on, as message metadata, only the customer token (for the action server to
+verify) and `client`: a keyed hash of the client's address (socket.io: the connecting peer;
+REST: the browser's address the web app forwards in the signed body), so verification failures
+can be counted per client without the address being kept or logged.
 """
 
 from __future__ import annotations

@@ -24,14 +24,14 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 RASA := env $$($(VENV)/bin/supportbot env) $(RASA_VENV)/bin/rasa
 
 .PHONY: help setup run db train test test-fast lint lint-python lint-js types types-app types-lab types-assistant \
-	validate test-stories test-nlu pytest test-assistant bench-retrieval bench-sentiment \
+	audit validate test-stories test-nlu pytest test-assistant bench-retrieval bench-sentiment \
 	bench-nlu bench-load clean
 
 help:
 	@echo "make run        set up, seed the demo CRM, train if needed, start everything"
 	@echo "make test       every stage below in order, each timed"
 	@echo "make test-fast  unit tests only (no training, no running stack), about a minute"
-	@echo "stages: setup | lint | types | validate | test-assistant | train | test-stories | test-nlu | pytest"
+	@echo "stages: setup | lint | audit | types | validate | test-assistant | train | test-stories | test-nlu | pytest"
 	@echo "make db | clean"
 	@echo "make bench-retrieval   knowledge-base retrieval benchmark -> reports/retrieval.md"
 	@echo "make bench-sentiment   sentiment model vs VADER on TweetEval + airline tweets -> reports/sentiment.md"
@@ -89,11 +89,11 @@ $(MODEL): $(TRAIN_INPUTS) | setup
 	@touch $@
 
 run: setup db $(MODEL)
-	SUPPORTBOT_DEMO_PAGES=$${SUPPORTBOT_DEMO_PAGES:-1} $(VENV)/bin/supportbot run
+	$(VENV)/bin/supportbot run
 
 # Each stage prints its time; the summary at the end lists them all (scripts/stages).
 test:
-	@scripts/stages setup lint types validate test-assistant train test-stories test-nlu pytest
+	@scripts/stages setup lint audit types validate test-assistant train test-stories test-nlu pytest
 
 # Unit tests: no trained model, no running stack, no benchmark.
 test-fast: setup
@@ -111,6 +111,11 @@ lint-js: $(VENDOR)
 	npm run --silent lint
 
 types: types-app types-lab types-assistant
+
+# Every pinned dependency (both environments, the front end) against published advisories;
+# constraints/audit-allowlist.toml holds the reviewed exceptions (lab/supply_chain.py).
+audit: $(VENV)/.installed
+	$(VENV)/bin/supportbot-lab audit $(AUDIT_ARGS)
 
 types-app: $(VENV)/.installed
 	$(VENV)/bin/mypy -p common -p supportbot -p actions

@@ -1,9 +1,9 @@
 """How actions reach the CRM: one transaction per action, run off the event loop.
 
 `run_for_customer` works out who the customer is and does the action's work in the same
-transaction. The customer is the one the CRM's record of verified identity for this conversation
-names, or one a validly signed token in the latest message binds; never one from slots, entities
-or unsigned metadata.
+transaction. The customer is the one a validly signed token in the latest message names, or the
+one the CRM's record of verified identity for this conversation names while it is fresh; never
+one from slots, entities or unsigned metadata.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from supportbot.crm import IdentityConflict
 from supportbot.identity import InvalidCustomerToken, verify_customer_token
 from supportbot.settings import get_settings
 from supportbot.store import CRM, crm_session
@@ -58,30 +57,40 @@ async def run_for_customer(tracker: Tracker, work: Callable[[CRM, int | None], T
     """Run `work(crm, customer_id)` inside one CRM transaction in a worker thread, with the
     verified customer of this conversation, or None while the customer is anonymous.
 
-    A validly signed token in the latest message binds the conversation on first sight; a
-    token for a different customer than the one already bound is ignored.
-
     Raises:
         CRMUnavailable: if the database fails; the transaction (a new binding too) is rolled back.
     """
     sender_id = tracker.sender_id
     token_customer = _token_customer(tracker)
+    return await run_in_crm(
+        lambda crm: work(crm, verified_customer(crm, sender_id, token_customer))
+    )
 
-    def verified_customer(crm: CRM) -> int | None:
-        bound = crm.interactions.verified_customer_id(sender_id)
-        if token_customer is None or bound == token_customer:
-            return bound
-        if crm.customers.get(token_customer) is None:
-            logger.warning("A signed token names a customer that does not exist")
-            return bound
-        try:
+
+def verified_customer(crm: CRM, sender_id: str, token_customer: int | None) -> int | None:
+    """Who this conversation's customer is, given the customer a valid host-page token in the
+    latest message names (or None), binding or unbinding as that proves.
+
+    - A valid token always outranks an older binding, whatever its method: the conversation is
+      (re)bound to the token's customer.
+    - A conversation bound by a token whose latest message has no valid token for that customer
+      (logged out, token expired) is anonymous again, and unbound.
+    - A binding older than the binding TTL counts for nothing.
+    """
+    binding = crm.interactions.binding(sender_id)
+    # The customer a host-page token bound this conversation to, if that is how it is bound.
+    token_bound = binding.customer_id if binding and binding.method == "token" else None
+    if token_customer is not None:
+        if token_bound == token_customer:
+            return token_customer
+        if crm.customers.get(token_customer) is not None:
             crm.interactions.bind_customer(sender_id, token_customer, method="token")
-        except IdentityConflict:
-            logger.warning("Ignored a token for another customer on a verified conversation")
-            return bound
-        return token_customer
-
-    return await run_in_crm(lambda crm: work(crm, verified_customer(crm)))
+            return token_customer
+        logger.warning("A signed token names a customer that does not exist")
+    if token_bound is not None:
+        crm.interactions.unbind(sender_id)
+        return None
+    return binding.customer_id if binding else None
 
 
 def _token_customer(tracker: Tracker) -> int | None:

@@ -1,13 +1,14 @@
-"""The start and end of a conversation, and a greeting that knows a verified customer."""
+"""The start, restart and end of a conversation, and a greeting that knows a verified customer."""
 
 from __future__ import annotations
 
+import logging
 from contextlib import suppress
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action
-from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, Restarted, SessionStarted, SlotSet
 
 from actions.crm import (
     CRMUnavailable,
@@ -19,6 +20,7 @@ from actions.orders import describe_status
 from supportbot.crm import OrderStatus
 from supportbot.store import CRM
 
+logger = logging.getLogger(__name__)
 ACTIVE_ORDER_STATUSES = (OrderStatus.PENDING, OrderStatus.PROCESSING, OrderStatus.SHIPPED)
 
 if TYPE_CHECKING:
@@ -27,8 +29,13 @@ if TYPE_CHECKING:
     from rasa_sdk.types import DomainDict
 
 
+# Who the customer said they were ends with the session, like the verification behind it.
+IDENTITY_SLOTS = frozenset({"customer_name", "email"})
+
+
 class ActionSessionStart(Action):
-    """Rasa's session start, plus the CRM interaction row for this conversation."""
+    """Rasa's session start, plus the CRM interaction row for this conversation; a new session
+    starts anonymous (the conversation's verified customer is unbound)."""
 
     def name(self) -> str:
         return "action_session_start"
@@ -41,13 +48,41 @@ class ActionSessionStart(Action):
         events += [
             SlotSet(name, value)
             for name, value in tracker.slots.items()
-            if value is not None and name != "requested_slot"
+            if value is not None and name != "requested_slot" and name not in IDENTITY_SLOTS
         ]
-        # The conversation goes on without the CRM; actions that need it say so themselves.
-        with suppress(CRMUnavailable):
-            await run_in_crm(lambda crm: crm.interactions.start_or_get(tracker.sender_id))
+
+        def start(crm: CRM) -> None:
+            crm.interactions.start_or_get(tracker.sender_id)
+            crm.interactions.unbind(tracker.sender_id)
+
+        try:
+            await run_in_crm(start)
+        except CRMUnavailable:
+            # The conversation goes on without the CRM; actions that need it say so themselves,
+            # and a binding that could not be undone still expires (SUPPORTBOT_BINDING_TTL).
+            logger.warning("Could not unbind the customer at a session start: CRM unavailable")
         events.append(ActionExecuted("action_listen"))
         return events
+
+
+class ActionRestart(Action):
+    """Rasa's `action_restart` (the customer typed /restart), which also unbinds the verified
+    customer: the conversation starts again anonymous."""
+
+    def name(self) -> str:
+        return "action_restart"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        try:
+            await run_in_crm(lambda crm: crm.interactions.unbind(tracker.sender_id))
+        except CRMUnavailable:
+            logger.warning("Could not unbind the customer at a restart: CRM unavailable")
+        # As Rasa's own: the restart response if the domain has one, then Restarted.
+        if "utter_restart" in (domain.get("responses") or {}):
+            dispatcher.utter_message(response="utter_restart")
+        return [Restarted()]
 
 
 class ActionGreet(Action):

@@ -1,12 +1,17 @@
 """Forms that need a verified customer: they ask for an order number and the email on it.
 
 The pair is checked against the CRM; a match binds the conversation to that customer in the CRM.
-Once bound, an order number is only accepted if it belongs to that customer.
+Failed checks are counted in the CRM per email, order number and client
+(supportbot/crm/verification_guard.py): a try too soon after failures, or after too many, is
+refused without being checked. Once bound, an order number is only accepted if it belongs to that
+customer.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action, FormValidationAction
@@ -26,6 +31,9 @@ from supportbot.crm.customer_input import (
     parse_email,
     parse_order_number,
 )
+from supportbot.crm.models import utcnow
+from supportbot.crm.verification_guard import GuardKeys, GuardRules, guard_keys
+from supportbot.settings import SettingsError, get_settings
 from supportbot.store import CRM
 
 if TYPE_CHECKING:
@@ -33,7 +41,7 @@ if TYPE_CHECKING:
     from rasa_sdk.executor import CollectingDispatcher
     from rasa_sdk.types import DomainDict
 
-MAX_VERIFICATION_ATTEMPTS = 3
+logger = logging.getLogger(__name__)
 
 
 class VerifiedCustomerForm(FormValidationAction):
@@ -57,18 +65,23 @@ class VerifiedCustomerForm(FormValidationAction):
     ) -> list[str]:
         def slots(crm: CRM, customer_id: int | None) -> list[str]:
             if customer_id is None:
-                return self.slots_for_anonymous(domain_slots)
+                return self.slots_for_anonymous(domain_slots, tracker)
             return self.slots_for_customer(crm, customer_id, domain_slots, tracker)
 
         try:
             return await run_for_customer(tracker, slots)
         except CRMUnavailable:  # without the CRM no one counts as verified
-            return self.slots_for_anonymous(domain_slots)
+            return self.slots_for_anonymous(domain_slots, tracker)
 
-    def slots_for_anonymous(self, domain_slots: list[str]) -> list[str]:
-        """An order number, then the email on that order, before the form's own slots."""
+    def slots_for_anonymous(self, domain_slots: list[str], tracker: Tracker) -> list[str]:
+        """An order number, then the email on that order, before the form's own slots.
+
+        An email kept while the customer is still anonymous is a try the guard refused: the
+        form asks nothing more, and its submit action offers a person."""
         slots = self._with_order_id(domain_slots)
         slots.insert(slots.index("order_id") + 1, "email")
+        if tracker.get_slot("email") is not None:
+            return slots[: slots.index("email") + 1]
         return slots
 
     def slots_for_customer(
@@ -156,41 +169,75 @@ class VerifiedCustomerForm(FormValidationAction):
         order_number = parse_order_number(tracker.get_slot("order_id"))
         if order_number is None:
             return {"email": None}
-        sender_id = tracker.sender_id
-
-        def verify(crm: CRM) -> str | None:
-            customer = crm.orders.verify_owner(order_number, email)
-            if customer is None:
-                return None
-            crm.interactions.bind_customer(sender_id, customer.id, method="order_email")
-            return customer.name
-
-        name = await run_in_crm(verify)
-        if name is not None:
-            dispatcher.utter_message(text=f"Thanks, {first_name(name)}, you're verified.")
-            return {"email": email, "customer_name": name, "verification_attempts": 0}
-        attempts = int(tracker.get_slot("verification_attempts") or 0) + 1
-        if attempts >= MAX_VERIFICATION_ATTEMPTS:
-            # Let the form finish: its submit action sees no verified customer and offers a human.
-            return {"email": email, "verification_attempts": attempts}
-        dispatcher.utter_message(
-            text="Sorry, that order number and email don't match our records. Let's try again."
+        try:
+            secret = get_settings().require("identity_secret")
+        except SettingsError:
+            logger.error("Verification is off: SUPPORTBOT_IDENTITY_SECRET is not set")
+            return {"email": email}  # the submit action offers a person
+        keys = guard_keys(secret, email=email, order_number=order_number, client=client_of(tracker))
+        outcome = await run_in_crm(
+            lambda crm: verify_order_owner(crm, tracker.sender_id, order_number, email, keys)
         )
-        return {"order_id": None, "email": None, "verification_attempts": attempts}
+        if outcome == "refused":
+            # The form ends; its submit action finds no verified customer and offers a person.
+            return {"email": email}
+        if outcome == "failed":
+            dispatcher.utter_message(
+                text="Sorry, that order number and email don't match our records. Let's try again."
+            )
+            return {"order_id": None, "email": None}
+        dispatcher.utter_message(text=f"Thanks, {first_name(outcome)}, you're verified.")
+        return {"email": email, "customer_name": outcome}
+
+
+def client_of(tracker: Tracker) -> str:
+    """Who is trying, as far as we can tell: the channel's opaque per-client value in the
+    latest message's metadata, or else the conversation."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    client = metadata.get("client") if isinstance(metadata, dict) else None
+    if isinstance(client, str) and client:
+        return f"client:{client}"
+    return f"sender:{tracker.sender_id}"
+
+
+def verify_order_owner(
+    crm: CRM, sender_id: str, order_number: str, email: str, keys: GuardKeys
+) -> str:
+    """Check the pair against the CRM if the guard lets this try through, in one transaction:
+    "refused" (too early after a failure, or locked), "failed", or the verified customer's
+    name (and the conversation is bound to them)."""
+    settings = get_settings()
+    rules = GuardRules(
+        max_failures=settings.verification_max_failures,
+        delay=timedelta(seconds=settings.verification_delay_seconds),
+        lock=timedelta(seconds=settings.verification_lock_seconds),
+    )
+    now = utcnow()
+    guard = crm.verification_guard
+    allowed_at = guard.refused_until(keys, rules, now)
+    if allowed_at is not None:
+        wait = (allowed_at - now).total_seconds()
+        logger.info("Verification refused unchecked: failed tries, next allowed in %.0f s", wait)
+        return "refused"
+    customer = crm.orders.verify_owner(order_number, email)
+    if customer is None:
+        guard.record_failure(keys, now)
+        return "failed"
+    guard.record_success(keys)
+    crm.interactions.bind_customer(sender_id, customer.id, method="order_email")
+    return customer.name
 
 
 def not_verified_reply(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
-    """What a submit action says and does when the customer could not be verified."""
+    """What a submit action says and does when the customer could not be verified.
+
+    It is also all a refused try hears: nothing about whether the email or the order exists."""
     dispatcher.utter_message(
         text="I couldn't verify that the order is yours, so for your security I can't share "
         "its details. A person from our team can help you check your identity.",
         buttons=[{"title": "Talk to a person", "payload": "/contact_human_agent"}],
     )
-    return [
-        SlotSet("order_id", None),
-        SlotSet("email", None),
-        SlotSet("verification_attempts", 0),
-    ]
+    return [SlotSet("order_id", None), SlotSet("email", None)]
 
 
 class OwnedOrderAction(Action):

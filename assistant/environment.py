@@ -30,3 +30,18 @@ def encoder_dir() -> Path:
 def api_token() -> str:
     """The token Rasa's HTTP API requires; '' when unset."""
     return os.environ.get(API_TOKEN_VARIABLE, "").strip()
+
+
+# Faults: how long one call to the action server may take (as `Settings`: 0 < seconds <= 300).
+ACTION_TIMEOUT_VARIABLE = "SUPPORTBOT_ACTION_TIMEOUT"
+DEFAULT_ACTION_TIMEOUT_S = 3.0
+
+
+def action_timeout() -> float:
+    """Seconds Rasa waits for one action server call: $SUPPORTBOT_ACTION_TIMEOUT, else 3."""
+    raw = os.environ.get(ACTION_TIMEOUT_VARIABLE, "").strip()
+    try:
+        seconds = float(raw) if raw else DEFAULT_ACTION_TIMEOUT_S
+    except ValueError:
+        seconds = DEFAULT_ACTION_TIMEOUT_S
+    return seconds if 0 < seconds <= 300 else DEFAULT_ACTION_TIMEOUT_S

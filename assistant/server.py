@@ -60,6 +60,7 @@ from sanic.request import Request
 from sanic.response import BaseHTTPResponse, HTTPResponse
 from sanic.response import json as json_response
 
+from assistant import faults
 from assistant.channels import MAX_CHANNEL_BODY_BYTES
 from assistant.environment import api_token
 from assistant.lock_store import AtomicRedisLockStore
@@ -263,6 +264,7 @@ def install() -> None:
     rasa.core.lock_store.RedisLockStore = AtomicRedisLockStore
     RemoteAction._validate_action_result = validate_action_result
     RasaModel.load = classmethod(load_trained_model)
+    faults.install()  # a failing action server or tracker store: an answer, not silence
 
 
 def main() -> None:

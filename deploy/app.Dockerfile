@@ -20,5 +20,7 @@ ENV HF_HUB_OFFLINE=1 \
     SUPPORTBOT_WEB_HOST=0.0.0.0
 USER nobody
 EXPOSE 5055 8000
-# The action server; the web app's command is `supportbot web`.
-CMD ["python", "-m", "rasa_sdk", "--actions", "actions", "--port", "5055"]
+# The action server (rasa-sdk behind the shared secret); the web app's command is
+# `supportbot web`. It listens on the container's network (SUPPORTBOT_ACTION_HOST in the
+# deployment's environment), never published to the host.
+CMD ["python", "-m", "actions.server", "--port", "5055"]

@@ -123,6 +123,15 @@ def _bench_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from lab.supply_chain import run_audit
+
+    root = Path(__file__).resolve().parents[1]
+    return run_audit(
+        root, require_service=args.require_service, log=lambda line: print(line, flush=True)
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supportbot-lab", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -140,6 +149,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench_list.add_argument("--repeat", type=int, default=30)
     bench_list.set_defaults(handler=_console)
+
+    audit = commands.add_parser(
+        "audit",
+        help="check every pinned dependency against published advisories "
+        "(constraints/audit-allowlist.toml)",
+    )
+    audit.add_argument(
+        "--require-service",
+        action="store_true",
+        help="fail when no advisory service answers (default: report the audit as not run)",
+    )
+    audit.set_defaults(handler=_audit)
 
     report = commands.add_parser(
         "nlu-report", help="score the bot's NLU test results (python -m lab.nlu_bench.evaluate)"

@@ -12,12 +12,14 @@ import sys
 from pathlib import Path
 
 from supportbot.rasa_client import RasaRequestError, RasaUnavailable
-from supportbot.settings import PROJECT_ROOT, SettingsError, get_settings
+from supportbot.settings import PROJECT_ROOT, SECRET_VARIABLES, SettingsError, get_settings
 
 
 def _env(args: argparse.Namespace) -> int:
     # One KEY=VALUE per line, so the Makefile can say `env $(supportbot env) rasa ...`.
     for name, value in get_settings().rasa_environment.items():
+        if name in SECRET_VARIABLES.values():
+            continue  # what this prints ends up on a command line (the Makefile's `env`)
         if any(c.isspace() for c in value):
             raise SettingsError(f"{name} must not contain whitespace, got {value!r}")
         print(f"{name}={value}")
@@ -168,17 +170,10 @@ def _run(args: argparse.Namespace) -> int:
 def _web(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from supportbot.web.app import create_app
+    from supportbot.web.app import create_app, server_options
 
     settings = get_settings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.web_host,
-        port=settings.web_port,
-        log_level=settings.log_level.lower(),
-        # The access log would record conversation ids next to client addresses.
-        access_log=False,
-    )
+    uvicorn.run(create_app(settings), **server_options(settings))
     return 0
 
 

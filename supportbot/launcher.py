@@ -19,6 +19,8 @@ from types import FrameType
 from typing import IO
 
 import httpx
+from sqlalchemy import URL, create_engine, make_url, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from supportbot.settings import (
     PROJECT_ROOT,
@@ -109,13 +111,18 @@ def services(settings: Settings) -> list[Service]:
     logs = settings.data_dir / "logs"
     token = settings.require("rasa_api_token")
     rasa_port = httpx.URL(settings.rasa_url).port or 5005
-    action_url = f"http://127.0.0.1:{settings.action_server_port}"
+    action_host = (
+        "127.0.0.1" if settings.action_server_host == "0.0.0.0" else settings.action_server_host
+    )
+    action_url = f"http://{action_host}:{settings.action_server_port}"
     web_url = f"http://{settings.web_host}:{settings.web_port}"
     port = ("--port", str(settings.action_server_port))
     return [
         Service(
             "actions",
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", *port],
+            # rasa-sdk's app behind the shared secret (actions/server.py), which it reads from
+            # the environment like Rasa does.
+            [sys.executable, "-m", "actions.server", *port],
             lambda: _http_ok(f"{action_url}/health"),
             logs / "actions.log",
             {ACTION_WORKERS_VARIABLE: str(settings.action_workers)},
@@ -154,6 +161,56 @@ def _check_prerequisites(settings: Settings) -> None:
             f"Rasa's Python is not at {settings.rasa_python}: run `make setup`, or set "
             "SUPPORTBOT_RASA_PYTHON"
         )
+
+
+def _tracker_store_url(rasa_environment: dict[str, str]) -> str | None:
+    """The database endpoints.yml's tracker store opens, as a SQLAlchemy URL."""
+    dialect = rasa_environment.get("TRACKER_DIALECT", "")
+    if dialect == "sqlite":
+        return f"sqlite:///{rasa_environment['TRACKER_DB']}"
+    if dialect != "postgresql":
+        return None  # another dialect: Rasa's own retries will say
+    host, _, port = rasa_environment.get("TRACKER_HOST", "").partition(":")
+    return URL.create(
+        "postgresql+psycopg2",
+        username=rasa_environment.get("TRACKER_USER") or None,
+        password=rasa_environment.get("TRACKER_PASSWORD") or None,
+        host=host or None,
+        port=int(port) if port else None,
+        database=rasa_environment.get("TRACKER_DB") or None,
+    ).render_as_string(hide_password=False)
+
+
+def _unreachable(url: str) -> str | None:
+    """Why the database at `url` cannot be opened, or None when it answers."""
+    engine = create_engine(
+        url, connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {}
+    )
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+        return f"{type(error).__name__}: {reason[0] if reason else 'no details'}"
+    finally:
+        engine.dispose()
+    return None
+
+
+def _check_stores(settings: Settings) -> None:
+    """Name a database that cannot be reached before anything starts: Rasa would wait for its
+    tracker store for ever, and every action would fail on the CRM."""
+    stores = {
+        "the CRM database": settings.database_url,
+        "Rasa's tracker store": _tracker_store_url(settings.rasa_environment),
+    }
+    for name, url in stores.items():
+        if not url:
+            continue
+        reason = _unreachable(url)
+        if reason:
+            shown = make_url(url).render_as_string(hide_password=True)
+            raise LaunchError(f"{name} ({shown}) is unreachable: {reason}")
 
 
 def _fail_if_any_exited(running: list[Service], when: str) -> None:
@@ -206,6 +263,7 @@ def launch(settings: Settings | None = None) -> int:
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         _check_prerequisites(settings)
+        _check_stores(settings)
         started_at = time.monotonic()
         for service in all_services:
             print(f"== Starting {service.name} (log: {service.log_path})")
@@ -217,9 +275,13 @@ def launch(settings: Settings | None = None) -> int:
         if settings.demo_pages:
             print(f"   as Ada         http://{settings.web_host}:{settings.web_port}/demo/ada")
             print(f"   as Grace       http://{settings.web_host}:{settings.web_port}/demo/grace")
+        else:
+            print("   (the demo customers' pages: SUPPORTBOT_DEMO_PAGES=1 make run)")
         print(f"   agent console  http://{settings.web_host}:{settings.web_port}/console")
         print(f"   Rasa server    {settings.rasa_url}")
-        print(f"   action server  http://127.0.0.1:{settings.action_server_port}")
+        print(
+            f"   action server  http://{settings.action_server_host}:{settings.action_server_port}"
+        )
         print("   Ctrl-C stops everything.")
         while True:
             _fail_if_any_exited(started, "while running")

@@ -128,6 +128,11 @@ class RasaClient:
             raise RasaRequestError(f"Rasa refused {method} {path}: {response.status_code}")
         return response
 
+    async def has_model(self) -> bool:
+        """Whether Rasa answers with a loaded model (readiness)."""
+        status = (await self._request("GET", "/status")).json()
+        return isinstance(status, dict) and bool(status.get("model_file"))
+
     async def send_message(
         self,
         sender_id: str,

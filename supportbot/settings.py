@@ -7,6 +7,7 @@ into `<data dir>/local-secrets.env` (mode 600); variables set in the environment
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -36,11 +37,100 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -
     return value
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 < value <= 300:
+        raise SettingsError(f"{name} must be more than 0 and at most 300 seconds, got {raw!r}")
+    return value
+
+
 def _secret(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     if value and len(value) < 32:
         raise SettingsError(f"{name} must be at least 32 characters long")
     return value or None
+
+
+# --- web app guards (issue 15): rate limits, body caps, which proxies to believe ---------------
+
+
+@dataclass(frozen=True)
+class WebGuards:
+    """The web app's limits. Rates are `limits` strings ("10/minute;60/hour"), counted per
+    client address and per conversation in this process, or in Redis when `rate_limit_storage`
+    names one (several web workers must share the counts)."""
+
+    rate_limit_storage: str = field(default="", repr=False)  # a URL may carry a password
+    chat_send_per_client: str = "60/minute"
+    chat_send_per_conversation: str = "20/minute"
+    # Reads: the widget's history, its session and its polling while a person has the chat.
+    chat_read_per_client: str = "600/minute"
+    chat_read_per_conversation: str = "120/minute"
+    login_per_client: str = "10/minute;60/hour"
+    # Request bodies, refused (413) before they are read: the chat API's and everything else's.
+    max_chat_body_bytes: int = 16 * 1024
+    max_body_bytes: int = 64 * 1024
+    # Proxies whose X-Forwarded-For/-Proto are believed (addresses or networks); none by default.
+    trusted_proxies: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WebGuards:
+        storage = env.get("SUPPORTBOT_RATE_LIMIT_STORAGE", "").strip()
+        if storage and urlsplit(storage).scheme not in {"redis", "rediss"}:
+            raise SettingsError(
+                "SUPPORTBOT_RATE_LIMIT_STORAGE must be a redis:// or rediss:// URL "
+                "(or unset: counts in this process)"
+            )
+        defaults = cls()
+        return cls(
+            rate_limit_storage=storage,
+            **{
+                name: _rates(env, f"SUPPORTBOT_RATE_LIMIT_{name.upper()}", getattr(defaults, name))
+                for name in (
+                    "chat_send_per_client",
+                    "chat_send_per_conversation",
+                    "chat_read_per_client",
+                    "chat_read_per_conversation",
+                    "login_per_client",
+                )
+            },
+            max_chat_body_bytes=_int(
+                env, "SUPPORTBOT_MAX_CHAT_BODY_BYTES", defaults.max_chat_body_bytes, minimum=1024
+            ),
+            max_body_bytes=_int(
+                env, "SUPPORTBOT_MAX_BODY_BYTES", defaults.max_body_bytes, minimum=1024
+            ),
+            trusted_proxies=_networks(env, "SUPPORTBOT_TRUSTED_PROXIES"),
+        )
+
+
+def _rates(env: Mapping[str, str], name: str, default: str) -> str:
+    from limits import parse_many
+
+    raw = env.get(name, "").strip() or default
+    try:
+        valid = all(rate.amount >= 1 for rate in parse_many(raw))
+    except ValueError:
+        valid = False
+    if not valid:
+        raise SettingsError(f"{name} must be rates like '10/minute;60/hour', got {raw!r}")
+    return raw
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = [part.strip() for part in env.get(name, "").split(",") if part.strip()]
+    try:
+        return tuple(str(ipaddress.ip_network(part, strict=False)) for part in raw)
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be IP addresses or networks, comma-separated, got {env[name]!r}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -94,6 +184,18 @@ class Settings:
     # What endpoints.yml and credentials.yml read: action server, tracker store, lock store and
     # the socket.io channel.
     rasa_environment: dict[str, str] = field(default_factory=dict, repr=False)
+    # The web app's rate limits, body caps and trusted proxies (issue 15).
+    web_guards: WebGuards = field(default_factory=WebGuards)
+    # Identity: verification lockout, how long a verified binding lasts, how long a widget
+    # conversation lives (from its start, checked in its signed cookie).
+    verification_max_failures: int = 5
+    verification_delay_seconds: int = 2
+    verification_lock_seconds: int = 900
+    binding_ttl_seconds: int = 3600
+    conversation_max_age_seconds: int = 12 * 3600
+    # Faults: where the action server listens, and the secret Rasa must show it on every call.
+    action_server_host: str = "127.0.0.1"
+    action_server_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -166,6 +268,20 @@ class Settings:
             rasa_workers=rasa_workers,
             action_workers=_int(env, "SUPPORTBOT_ACTION_WORKERS", 1, minimum=1),
             rasa_environment=rasa_environment,
+            web_guards=WebGuards.from_env(env),
+            # Identity
+            verification_max_failures=_int(
+                env, "SUPPORTBOT_VERIFICATION_MAX_FAILURES", 5, minimum=1
+            ),
+            verification_delay_seconds=_int(env, "SUPPORTBOT_VERIFICATION_DELAY", 2, minimum=1),
+            verification_lock_seconds=_int(env, "SUPPORTBOT_VERIFICATION_LOCK", 900, minimum=60),
+            binding_ttl_seconds=_int(env, "SUPPORTBOT_BINDING_TTL", 3600, minimum=60),
+            conversation_max_age_seconds=_int(
+                env, "SUPPORTBOT_CONVERSATION_MAX_AGE", 12 * 3600, minimum=300
+            ),
+            # Faults
+            action_server_host=env.get("SUPPORTBOT_ACTION_HOST", "").strip() or "127.0.0.1",
+            action_server_secret=_secret(env, "SUPPORTBOT_ACTION_SECRET"),
         )
 
     @property
@@ -193,10 +309,14 @@ SECRET_VARIABLES = {
     "rasa_api_token": "SUPPORTBOT_RASA_TOKEN",
     "agent_api_token": "SUPPORTBOT_AGENT_TOKEN",
     "session_secret": "SUPPORTBOT_SESSION_SECRET",
+    # Faults: Rasa shows it to the action server (endpoints.yml), which refuses calls without it.
+    "action_server_secret": "SUPPORTBOT_ACTION_SECRET",
 }
 
 
 LOCAL_SECRETS_FILE = "local-secrets.env"
+# Faults: how long Rasa waits for one action server call (assistant/environment.py reads it).
+ACTION_TIMEOUT_VARIABLE = "SUPPORTBOT_ACTION_TIMEOUT"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 _ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:(?P<port>[1-9][0-9]{0,4}))?")
 
@@ -235,6 +355,11 @@ def _rasa_environment(
     session_secret = _secret(env, "SUPPORTBOT_SESSION_SECRET")
     if session_secret:
         values["SUPPORTBOT_SESSION_SECRET"] = session_secret
+    # Faults: endpoints.yml sends it to the action server; each action call's time limit.
+    action_secret = _secret(env, "SUPPORTBOT_ACTION_SECRET")
+    if action_secret:
+        values["SUPPORTBOT_ACTION_SECRET"] = action_secret
+    values[ACTION_TIMEOUT_VARIABLE] = str(_seconds(env, ACTION_TIMEOUT_VARIABLE, 3.0))
     if values["LOCK_STORE_TYPE"] not in {"in_memory", "redis"}:
         raise SettingsError(
             f"LOCK_STORE_TYPE must be in_memory or redis, got {values['LOCK_STORE_TYPE']!r}"

@@ -12,7 +12,11 @@ import pytest
 
 from common.encoder import EncoderMissing
 from supportbot.settings import get_settings
-from tests.stack import scaled_stack, stack  # noqa: F401  (the session-wide Rasa + actions stacks)
+from tests.stack import (  # noqa: F401  (the Rasa + actions stacks)
+    fault_stack,
+    scaled_stack,
+    stack,
+)
 
 pytest_plugins = ["tests.db"]  # the database fixtures
 IDENTITY_SECRET = "test-identity-secret-0123456789abcdef"

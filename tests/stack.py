@@ -11,13 +11,14 @@ both), and is skipped, saying which is missing, otherwise."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +44,8 @@ AGENT_TOKEN = "integration-agent-token-0123456789"
 SESSION_SECRET = "stack-session-secret-0123456789abcdef"
 # Rasa takes its API token only in this header (assistant/server.py).
 API_HEADERS = {"Authorization": f"Bearer {API_TOKEN}"}
+# What Rasa shows the action server on every call (actions/server.py).
+ACTION_SECRET = "stack-action-secret-0123456789abcdef"
 STARTUP_TIMEOUT_S = 240
 POSTGRES_URL = os.environ.get("SUPPORTBOT_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("SUPPORTBOT_TEST_REDIS_URL", "")
@@ -100,7 +103,10 @@ def established_connections(pid: int) -> set[tuple[int, int]]:
 
 def _server_processes(server: subprocess.Popen) -> list[int]:
     """A Sanic server's worker processes (its children) and the server itself (one worker)."""
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    try:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    except OSError:  # exited
+        return []
     return [*map(int, children), server.pid]
 
 
@@ -131,6 +137,11 @@ class Stack:
     work: Path
     # The Rasa server's main process (with several workers, their parent).
     rasa: subprocess.Popen
+    # The action server's main process (its Sanic workers are its children).
+    actions: subprocess.Popen
+    # Stops a server ("actions" or "rasa") if it still runs, starts it as the stack first did
+    # and waits until it answers (tests of faults).
+    restart: Callable[[str], None] = field(repr=False)
 
     @property
     def rasa_port(self) -> int:
@@ -190,6 +201,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     yield from _run_stack(work, crm_url, {})
 
 
+@pytest.fixture(scope="module")
+def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A default stack of the module's own, for tests that stop, break or restart its parts."""
+    work = tmp_path_factory.mktemp("fault-stack")
+    yield from _run_stack(work, f"sqlite:///{work / 'crm.db'}", {})
+
+
 @pytest.fixture(scope="session")
 def scaled_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     _skip_unless_scaled_services_answer()
@@ -245,6 +263,7 @@ def _run_stack(work: Path, crm_url: str, scale: Mapping[str, str]) -> Iterator[S
             "SUPPORTBOT_ACTION_PORT": str(action_port),
             "SUPPORTBOT_WEB_PORT": str(WEB_PORT),
             "SUPPORTBOT_SESSION_SECRET": SESSION_SECRET,
+            "SUPPORTBOT_ACTION_SECRET": ACTION_SECRET,
             **scale,
         }
     )
@@ -258,7 +277,7 @@ def _run_stack(work: Path, crm_url: str, scale: Mapping[str, str]) -> Iterator[S
     }
     logs = [work / "actions.log", work / "rasa.log"]
     commands = [
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
+        [sys.executable, "-m", "actions.server", "--port", str(action_port)],
         [
             str(RASA_PYTHON),
             *("-m", "assistant.server", "run", "--enable-api"),
@@ -279,20 +298,28 @@ def _run_stack(work: Path, crm_url: str, scale: Mapping[str, str]) -> Iterator[S
         {ACTION_WORKERS_VARIABLE: str(settings.action_workers)},
         {RASA_WORKERS_VARIABLE: str(settings.rasa_workers)},
     ]
-    processes = [
-        subprocess.Popen(
-            cmd, cwd=ROOT, env={**env, **own}, stdout=log.open("w"), stderr=subprocess.STDOUT
+
+    def start(index: int) -> subprocess.Popen:
+        return subprocess.Popen(
+            commands[index],
+            cwd=ROOT,
+            env={**env, **workers[index]},
+            stdout=logs[index].open("a"),
+            stderr=subprocess.STDOUT,
         )
-        for cmd, log, own in zip(commands, logs, workers, strict=True)
-    ]
+
+    processes = [start(0), start(1)]
     rasa_url = f"http://127.0.0.1:{rasa_port}"
-    try:
+
+    def wait_for_actions() -> None:
         wait_until(
             lambda: httpx.get(f"http://127.0.0.1:{action_port}/health").status_code == 200,
             "action server",
             processes,
             logs,
         )
+
+    def wait_for_rasa() -> None:
         # With several workers, each loads the model: wait until all of them answer.
         wait_until(
             lambda: len(_workers_with_a_model(rasa_url, processes[1])) == settings.rasa_workers,
@@ -300,12 +327,37 @@ def _run_stack(work: Path, crm_url: str, scale: Mapping[str, str]) -> Iterator[S
             processes,
             logs,
         )
-        yield Stack(rasa_url=rasa_url, crm_url=crm_url, work=work, rasa=processes[1])
+
+    def restart(name: str) -> None:
+        index = ["actions", "rasa"].index(name)
+        _stop([processes[index]])
+        processes[index] = start(index)
+        (wait_for_actions if index == 0 else wait_for_rasa)()
+        stack.actions, stack.rasa = processes
+
+    try:
+        wait_for_actions()
+        wait_for_rasa()
+        stack = Stack(rasa_url, crm_url, work, processes[1], processes[0], restart)
+        yield stack
     finally:
-        for process in processes:
+        _stop(processes)
+
+
+def signal_server(server: subprocess.Popen, signum: int) -> None:
+    """Send `signum` to a server's workers and to the server itself."""
+    for pid in _server_processes(server):
+        with suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            signal_server(process, signal.SIGCONT)  # a stopped server never sees SIGTERM
             process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

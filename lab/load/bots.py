@@ -320,7 +320,7 @@ class ProjectStack:
             secrets.get("SUPPORTBOT_SESSION_SECRET"),
         )
         bot.rasa_pids = descendants(bot.process.pid, "assistant.server run")
-        bot.action_pids = descendants(bot.process.pid, "rasa_sdk")
+        bot.action_pids = descendants(bot.process.pid, "actions.server")
         return bot
 
     @property

@@ -25,16 +25,16 @@ from supportbot.crm.models import (
 )
 from supportbot.crm.repositories import (
     AddressChangeNotAllowed,
-    IdentityConflict,
+    Binding,
     OrderNotCancellable,
 )
 
 __all__ = [
     "AddressChangeNotAllowed",
+    "Binding",
     "Customer",
     "CustomerProfile",
     "Decision",
-    "IdentityConflict",
     "Interaction",
     "Invoice",
     "InvoiceStatus",

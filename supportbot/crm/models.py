@@ -248,6 +248,22 @@ class Interaction(Base):
     csat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class VerificationFailure(Base):
+    """Failed order-number-plus-email checks of one email, order number or client.
+
+    Keyed by an HMAC of what was tried (never the email in clear); a failed try counts whether
+    or not the email or the order exists, so the lock says nothing about either."""
+
+    __tablename__ = "verification_failures"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+
+
 class Decision(Base):
     """Something the assistant decided on its own, with the reason an agent can read."""
 

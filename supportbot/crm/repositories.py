@@ -6,6 +6,8 @@ per unit of work at the boundary (an action, a request, a CLI command).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -24,9 +26,11 @@ from supportbot.crm.models import (
     Ticket,
     TicketKind,
     TicketStatus,
+    as_utc,
     utcnow,
 )
 from supportbot.crm.profile import refresh_profile, satisfaction_estimate, sentiment_trend
+from supportbot.settings import get_settings
 
 MAX_ADDRESS_LENGTH = 300
 MAX_CSAT_COMMENT_LENGTH = 2000
@@ -41,8 +45,13 @@ class AddressChangeNotAllowed(Exception):
     """The order has shipped, so its delivery address is fixed."""
 
 
-class IdentityConflict(Exception):
-    """The conversation is already bound to a different customer."""
+@dataclass(frozen=True)
+class Binding:
+    """A conversation's verified customer: who, by which method, since when."""
+
+    customer_id: int
+    method: str
+    verified_at: datetime
 
 
 def _order_number(value: int | str) -> int | None:
@@ -229,21 +238,47 @@ class Interactions:
         return interaction
 
     def bind_customer(self, sender_id: str, customer_id: int, *, method: str) -> None:
-        """Record that this conversation's customer has been verified."""
+        """Record that this conversation's customer has just been verified (the latest proof
+        wins: the caller decides whether it outranks the binding there was)."""
         if method not in VERIFICATION_METHODS:
             raise ValueError(f"unknown verification method {method!r}")
         interaction = self.start_or_get(sender_id)
-        if interaction.customer_id is not None and interaction.customer_id != customer_id:
-            raise IdentityConflict("conversation already verified for another customer")
-        if interaction.customer_id is None:
-            interaction.customer_id = customer_id
-            interaction.verified_via = method
-            interaction.verified_at = utcnow()
+        interaction.customer_id = customer_id
+        interaction.verified_via = method
+        interaction.verified_at = utcnow()
 
-    def verified_customer_id(self, sender_id: str) -> int | None:
-        return self.session.scalar(
-            select(Interaction.customer_id).where(Interaction.sender_id == sender_id)
-        )
+    def unbind(self, sender_id: str) -> None:
+        """The conversation's customer is anonymous again (restart, new session, logout).
+
+        `customer_id` stays: whose conversation it was, for agents and the profile."""
+        interaction = self.find(sender_id)
+        if interaction is not None and interaction.verified_at is not None:
+            interaction.verified_via = None
+            interaction.verified_at = None
+
+    def binding(self, sender_id: str, *, max_age: timedelta | None = None) -> Binding | None:
+        """Who this conversation is verified as, and how, unless that is older than max_age
+        (SUPPORTBOT_BINDING_TTL by default)."""
+        if max_age is None:
+            max_age = timedelta(seconds=get_settings().binding_ttl_seconds)
+        row = self.session.execute(
+            select(
+                Interaction.customer_id, Interaction.verified_via, Interaction.verified_at
+            ).where(Interaction.sender_id == sender_id)
+        ).one_or_none()
+        if row is None or row.customer_id is None or row.verified_at is None:
+            return None
+        if as_utc(row.verified_at) < utcnow() - max_age:
+            return None
+        return Binding(row.customer_id, row.verified_via or "", as_utc(row.verified_at))
+
+    def verified_customer_id(
+        self, sender_id: str, *, max_age: timedelta | None = None
+    ) -> int | None:
+        """The customer this conversation was verified as within the last max_age (the binding
+        TTL by default), or None."""
+        binding = self.binding(sender_id, max_age=max_age)
+        return binding.customer_id if binding else None
 
     def mark_handoff(self, sender_id: str, ticket: Ticket) -> None:
         interaction = self.start_or_get(sender_id)

@@ -28,6 +28,7 @@ from supportbot.crm.repositories import (
     Refunds,
     Tickets,
 )
+from supportbot.crm.verification_guard import VerificationGuard
 from supportbot.kb.repository import Articles
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -48,6 +49,7 @@ class CRM:
         self.profiles = Profiles(session)
         self.articles = Articles(session)
         self.handoffs = HandoffQueue(session)
+        self.verification_guard = VerificationGuard(session)
 
 
 @contextmanager

@@ -1,11 +1,14 @@
 """The web app factory: pages, the widget's chat API, the agent API and the console, with safe
 defaults; and the one place where errors become JSON: bad input 422, queue refusals, the CRM store
-or Rasa out of reach 503 (routes get their transaction and guards from dependencies.py)."""
+or Rasa out of reach 503 (routes get their transaction and guards from dependencies.py). Around
+it: body caps (413) and security headers (middleware.py); rate limits (429) are dependencies of
+the routes they guard (rate_limits.py)."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,13 +16,23 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from supportbot.console import takeover
 from supportbot.console.conversations import ConversationNotFound, InvalidInput
 from supportbot.rasa_client import RasaClient, RasaRequestError, RasaUnavailable
 from supportbot.settings import Settings, get_settings
-from supportbot.web import agent_api, chat_api, console_api, console_pages, pages, takeover_api
+from supportbot.web import (
+    agent_api,
+    chat_api,
+    console_api,
+    console_pages,
+    pages,
+    readiness,
+    takeover_api,
+)
+from supportbot.web.middleware import BodySizeLimit, SecurityHeaders
+from supportbot.web.rate_limits import RateLimiter
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
@@ -44,37 +57,18 @@ def content_security_policy(socket_url: str) -> str:
     )
 
 
-class SecurityHeaders:
-    """Adds the security headers to every response."""
-
-    def __init__(self, app: ASGIApp, policy: str) -> None:
-        self.app = app
-        self.policy = policy.encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [
-                    (b"content-security-policy", self.policy),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                ]
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
 def create_app(settings: Settings | None = None, rasa: RasaClient | None = None) -> FastAPI:
     """The ASGI app. `rasa` can be injected (tests); by default it talks to settings.rasa_url."""
     settings = settings or get_settings()
-    settings.require("session_secret")
+    session_secret = settings.require("session_secret")
+    pages.check_demo_pages_allowed(settings)
     app = FastAPI(title="supportbot", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.rasa = rasa or RasaClient(
-        settings.rasa_url, settings.rasa_api_token, session_secret=settings.session_secret
+        settings.rasa_url, settings.rasa_api_token, session_secret=session_secret
     )
+    guards = settings.web_guards
+    app.state.rate_limiter = RateLimiter(guards, session_secret)
 
     @app.exception_handler(RequestValidationError)
     async def bad_input(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -125,6 +119,7 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(readiness.router)
     app.include_router(pages.router)
     app.include_router(chat_api.router)
     app.include_router(agent_api.router)
@@ -132,5 +127,34 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
     app.include_router(takeover_api.router)
     app.include_router(console_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # The last added runs first: the proxy's word on scheme and client, then the headers (on
+    # a 413 too), then the body caps.
+    app.add_middleware(
+        BodySizeLimit,
+        caps={"/api/chat/": guards.max_chat_body_bytes},
+        default=guards.max_body_bytes,
+    )
     app.add_middleware(SecurityHeaders, policy=content_security_policy(settings.chat_socket_url))
+    if guards.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(guards.trusted_proxies))
     return app
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves the app (`supportbot web`)."""
+    return {
+        "host": settings.web_host,
+        "port": settings.web_port,
+        "log_level": settings.log_level.lower(),
+        # The access log would record conversation ids next to client addresses.
+        "access_log": False,
+        # h11, not httptools: httptools read a 10 MB request head whole; h11 answers 400 once
+        # an unfinished head passes this size (measured on loopback, where one read can bring
+        # more: 120 KB still passed, 200 KB and 1 MB got 400).
+        "http": "h11",
+        "h11_max_incomplete_event_size": 16 * 1024,
+        # Which proxies to believe is the app's setting (SUPPORTBOT_TRUSTED_PROXIES), not
+        # uvicorn's default of trusting any local client's X-Forwarded-For.
+        "proxy_headers": False,
+        "server_header": False,
+    }

@@ -41,6 +41,7 @@ from supportbot.web.dependencies import (
     SignedInChange,
     same_origin,
 )
+from supportbot.web.rate_limits import login_limit
 from supportbot.web.responses import (
     Analytics,
     ConversationDetail,
@@ -85,7 +86,7 @@ class Login(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
-@router.post("/login", dependencies=[Depends(same_origin)])
+@router.post("/login", dependencies=[Depends(same_origin), login_limit])
 def login(
     body: Login, crm: CRMSession, settings: AppSettings, request: Request, response: Response
 ) -> SignedInAgent:

@@ -1,6 +1,7 @@
 """What a route gets from the request, as FastAPI dependencies: the settings and the Rasa client,
-the request's CRM transaction, the conversation (the widget's signed cookie, or a sender id in
-the path) and who is asking (a signed-in agent, or the interim agent API's bearer token).
+the request's CRM transaction, the conversation (the widget's signed cookie, for the principal of
+the host page's token, or a sender id in the path) and who is asking (a signed-in agent, or the
+interim agent API's bearer token).
 
 Routes take these as parameters; none opens a transaction or reads a cookie by hand. Store
 errors, queue refusals and bad input raised inside a route become JSON errors in app.py.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import time
 from collections.abc import Callable, Iterator
 from typing import Annotated, TypeVar
 
@@ -19,6 +21,7 @@ from pydantic_core import PydanticCustomError
 
 from common import conversation_ids
 from supportbot.console.auth import Agents, CurrentAgent
+from supportbot.identity import InvalidCustomerToken, verify_customer_token
 from supportbot.rasa_client import RasaClient, check_sender_id
 from supportbot.settings import Settings, SettingsError
 from supportbot.store import CRM, crm_session
@@ -83,29 +86,70 @@ def _valid_sender_id(sender_id: str) -> str:
 SenderId = Annotated[str, Path(), AfterValidator(_valid_sender_id)]
 
 
-def widget_conversation(request: Request, response: Response, settings: AppSettings) -> str:
-    """This browser's conversation id; a new one if its cookie is missing or not signed by us.
+CUSTOMER_TOKEN_HEADER = "X-Customer-Token"
+MAX_CUSTOMER_TOKEN_LENGTH = 2048
 
-    The cookie is (re)set on every call, so an active conversation keeps it."""
+
+def customer_token(request: Request) -> str | None:
+    """The host page's signed customer token, which the widget sends with every request (one
+    longer than any token we sign counts as none)."""
+    token = request.headers.get(CUSTOMER_TOKEN_HEADER, "").strip()
+    return token if 0 < len(token) <= MAX_CUSTOMER_TOKEN_LENGTH else None
+
+
+def principal_of(token: str | None, settings: Settings) -> str:
+    """Who the request is from: the customer a valid host-page token names, or anonymous."""
+    if token is None or not settings.identity_secret:
+        return conversation_ids.ANONYMOUS
+    try:
+        customer_id = verify_customer_token(token, secret=settings.identity_secret)
+    except InvalidCustomerToken:
+        return conversation_ids.ANONYMOUS
+    return conversation_ids.customer_principal(customer_id)
+
+
+def widget_conversation(
+    request: Request, response: Response, settings: AppSettings
+) -> conversation_ids.SignedConversation:
+    """This browser's conversation; a new one if its cookie is missing, not signed by us, older
+    than SUPPORTBOT_CONVERSATION_MAX_AGE, or signed for another principal than the request's
+    (the host page's token appeared, changed or went away: someone else may be at the browser).
+
+    The cookie is (re)set on every call; it expires with the conversation."""
     secret = settings.require("session_secret")
-    conversation_id = conversation_ids.verify(
-        request.cookies.get(conversation_ids.COOKIE_NAME), secret
+    principal = principal_of(customer_token(request), settings)
+    now = time.time()
+    max_age = settings.conversation_max_age_seconds
+    conversation = conversation_ids.read(
+        request.cookies.get(conversation_ids.COOKIE_NAME),
+        secret,
+        principal=principal,
+        max_age=max_age,
+        now=now,
     )
-    if conversation_id is None:
-        conversation_id = conversation_ids.new_conversation_id()
+    if conversation is None:
+        conversation = conversation_ids.SignedConversation(
+            conversation_ids.new_conversation_id(), int(now)
+        )
     response.set_cookie(
         conversation_ids.COOKIE_NAME,
-        conversation_ids.sign(conversation_id, secret),
-        max_age=conversation_ids.COOKIE_MAX_AGE_S,
+        conversation_ids.sign(
+            conversation.conversation_id,
+            secret,
+            principal=principal,
+            issued_at=conversation.issued_at,
+        ),
+        max_age=max(int(conversation.issued_at + max_age - now), 0),
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
         path="/api/chat",
     )
-    return conversation_id
+    return conversation
 
 
-WidgetConversation = Annotated[str, Depends(widget_conversation)]
+WidgetConversation = Annotated[conversation_ids.SignedConversation, Depends(widget_conversation)]
+CustomerToken = Annotated[str | None, Depends(customer_token)]
 
 
 # --- who is asking -----------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def get_tracker(
     return Tracker.from_dict(
         {
             "sender_id": sender_id,
-            "slots": {"verification_attempts": 0, **(slots or {})},
+            "slots": {**(slots or {})},
             "latest_message": latest,
             "events": [*(events or []), user_event],
             "paused": False,

@@ -324,3 +324,31 @@ def test_the_phone_layout_is_a_full_screen_panel(browser: Browser, web_url: str)
     expect(page.locator(".sb-panel")).to_be_hidden()
     expect(page.get_by_role("button", name="Chat with us")).to_be_focused()
     context.close()
+
+
+def test_a_shared_browser_shows_no_one_the_previous_customers_conversation(
+    browser: Browser, web_url: str
+) -> None:
+    """Issue 15, in Chromium: Grace, then Ada, then an anonymous visitor on one browser."""
+    context = browser.new_context()
+    page = context.new_page()
+    log = page.get_by_role("log", name="Conversation")
+
+    open_chat(page, f"{web_url}/demo/grace")
+    say(page, "show my invoices")
+    expect(log).to_contain_text("INV-500002")
+    graces = conversation_of(context)
+
+    open_chat(page, f"{web_url}/demo/ada")  # Ada logs in on the same browser
+    expect(log.locator(".sb-hint")).to_be_visible()  # an empty conversation, not Grace's
+    say(page, "show my invoices")
+    expect(log).to_contain_text("INV-500001")
+    expect(log).not_to_contain_text("INV-500002")
+    adas = conversation_of(context)
+
+    open_chat(page, web_url)  # Ada leaves; the next person opens the anonymous shop page
+    expect(log.locator(".sb-hint")).to_be_visible()
+    say(page, "show my invoices")
+    expect(log).not_to_contain_text("INV-50000")
+    assert len({graces, adas, conversation_of(context)}) == 3
+    context.close()

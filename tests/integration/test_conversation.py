@@ -75,11 +75,12 @@ async def test_handoff_agent_reply_and_resume(stack: Stack) -> None:
 
 
 def web_client(stack: Stack) -> httpx.AsyncClient:
-    """The real web app, in-process, in front of the real Rasa server."""
+    """The real web app, in-process, in front of the real Rasa server; asked on loopback, as
+    its demo pages require (ASGITransport's client is 127.0.0.1)."""
     settings = stack.web_settings()
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_app(settings)),
-        base_url="http://testserver",
+        base_url=f"http://127.0.0.1:{WEB_PORT}",
         timeout=60,
     )
 
@@ -88,16 +89,16 @@ async def test_widget_api_with_a_signed_token_handoff_and_agent_reply(stack: Sta
     async with web_client(stack) as web:
         page = (await web.get("/demo/ada")).text
         token = page.split('data-customer-token="', 1)[1].split('"', 1)[0]
+        ada = {"X-Customer-Token": token}  # as the widget sends it, with every request
 
-        hello = await web.post(
-            "/api/chat/messages", json={"text": "hello", "customer_token": token}
-        )
+        hello = await web.post("/api/chat/messages", json={"text": "hello"}, headers=ada)
         assert hello.status_code == 200, hello.text
         assert "Hi Ada" in hello.json()["messages"][-1]["text"]
 
         track = await web.post(
             "/api/chat/messages",
             json={"text": "track order 100001", "after": hello.json()["total"]},
+            headers=ada,
         )
         assert "tracking number 1Z999AA10123456784" in track.json()["messages"][-1]["text"]
 
@@ -105,6 +106,7 @@ async def test_widget_api_with_a_signed_token_handoff_and_agent_reply(stack: Sta
             await web.post(
                 "/api/chat/messages",
                 json={"text": "I want to talk to a human", "after": track.json()["total"]},
+                headers=ada,
             )
         ).json()
         assert handoff["paused"] is True
@@ -115,7 +117,9 @@ async def test_widget_api_with_a_signed_token_handoff_and_agent_reply(stack: Sta
             json={"text": "Hi Ada, Sam here."},
         )
         assert sent.status_code == 200
-        polled = (await web.get("/api/chat/messages", params={"after": handoff["total"]})).json()
+        polled = (
+            await web.get("/api/chat/messages", params={"after": handoff["total"]}, headers=ada)
+        ).json()
         assert [(m["sender"], m["text"]) for m in polled["messages"]] == [
             ("agent", "Hi Ada, Sam here.")
         ]

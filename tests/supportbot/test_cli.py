@@ -31,6 +31,17 @@ def test_env_prints_the_embedded_defaults(tmp_path: Path, capsys: pytest.Capture
     assert values["ACTION_SERVER_URL"] == "http://127.0.0.1:5055/webhook"
 
 
+def test_env_prints_no_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The Makefile puts what it prints on a command line, readable by every local user.
+    for name in ("SUPPORTBOT_SESSION_SECRET", "SUPPORTBOT_ACTION_SECRET"):
+        monkeypatch.setenv(name, f"{name.lower()}-0123456789abcdef0123456789")
+    assert main(["env"]) == 0
+    out = capsys.readouterr().out
+    assert "SECRET" not in out and "0123456789abcdef" not in out
+
+
 def test_env_honours_overrides(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     monkeypatch.setenv("TRACKER_DIALECT", "postgresql")
     monkeypatch.setenv("LOCK_STORE_TYPE", "redis")

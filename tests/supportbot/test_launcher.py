@@ -12,6 +12,7 @@ import pytest
 from supportbot import launcher
 from supportbot.launcher import Service, launch, services
 from supportbot.settings import SECRET_VARIABLES, Settings, ensure_local_secrets, read_local_secrets
+from tests.stack import free_port
 
 
 def python_service(tmp_path: Path, name: str, code: str, ready: bool = False) -> Service:
@@ -94,3 +95,43 @@ def test_environment_wins_over_local_secrets(tmp_path: Path):
     )
     assert settings.session_secret == mine
     assert settings.rasa_api_token == read_local_secrets(tmp_path)["SUPPORTBOT_RASA_TOKEN"]
+
+
+@pytest.mark.parametrize("store", ["the CRM database", "Rasa's tracker store"])
+def test_an_unreachable_store_is_named_before_anything_starts(
+    tmp_path: Path, settings: Settings, store: str, monkeypatch, capsys
+):
+    port = free_port()
+    if store == "the CRM database":
+        url = f"postgresql+psycopg2://crm:crm-password-0123@127.0.0.1:{port}/crm"
+        broken = Settings(**{**vars(settings), "database_url": url})
+    else:
+        tracker = {
+            "TRACKER_DIALECT": "postgresql",
+            "TRACKER_HOST": f"127.0.0.1:{port}",
+            "TRACKER_DB": "rasa",
+            "TRACKER_USER": "rasa",
+            "TRACKER_PASSWORD": "tracker-password-0123",
+        }
+        broken = Settings(**{**vars(settings), "rasa_environment": tracker})
+    sleeper = python_service(tmp_path, "sleeper", "import time; time.sleep(60)")
+    monkeypatch.setattr(launcher, "services", lambda s: [sleeper])
+
+    assert launch(broken) == 1
+
+    err = capsys.readouterr().err
+    assert f"{store} (postgresql+psycopg2://" in err
+    assert f"127.0.0.1:{port}" in err and "is unreachable: OperationalError" in err
+    assert "password-0123" not in err
+    assert sleeper.process is None  # nothing started
+
+
+def test_reachable_stores_pass(tmp_path: Path, settings: Settings):
+    reachable = Settings(
+        **{
+            **vars(settings),
+            "database_url": f"sqlite:///{tmp_path / 'crm.db'}",
+            "rasa_environment": {"TRACKER_DIALECT": "sqlite", "TRACKER_DB": str(tmp_path / "t.db")},
+        }
+    )
+    launcher._check_stores(reachable)

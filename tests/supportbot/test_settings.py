@@ -82,6 +82,33 @@ def test_rasa_gets_the_session_secret_only_when_there_is_one(tmp_path: Path) -> 
     assert with_secret.rasa_environment["SUPPORTBOT_SESSION_SECRET"] == secret
 
 
+def test_the_action_server_listens_on_loopback_and_rasa_gets_its_secret(tmp_path: Path) -> None:
+    env = {"SUPPORTBOT_DATA_DIR": str(tmp_path)}
+    default = Settings.from_env(env)
+    assert default.action_server_host == "127.0.0.1"
+    assert "SUPPORTBOT_ACTION_SECRET" not in default.rasa_environment
+    assert default.rasa_environment["SUPPORTBOT_ACTION_TIMEOUT"] == "3.0"
+    secret = "a" * 40
+    configured = Settings.from_env(
+        {
+            **env,
+            "SUPPORTBOT_ACTION_HOST": "0.0.0.0",
+            "SUPPORTBOT_ACTION_SECRET": secret,
+            "SUPPORTBOT_ACTION_TIMEOUT": "2.5",
+        }
+    )
+    assert configured.action_server_host == "0.0.0.0"
+    assert configured.require("action_server_secret") == secret
+    assert configured.rasa_environment["SUPPORTBOT_ACTION_SECRET"] == secret
+    assert configured.rasa_environment["SUPPORTBOT_ACTION_TIMEOUT"] == "2.5"
+    assert secret not in repr(configured)
+    with pytest.raises(SettingsError, match="SUPPORTBOT_ACTION_SECRET must be at least 32"):
+        Settings.from_env({**env, "SUPPORTBOT_ACTION_SECRET": "short"})
+    for bad in ("soon", "0", "-1", "301"):
+        with pytest.raises(SettingsError, match="SUPPORTBOT_ACTION_TIMEOUT"):
+            Settings.from_env({**env, "SUPPORTBOT_ACTION_TIMEOUT": bad})
+
+
 def test_the_socket_channel_allows_the_web_apps_origin_under_both_loopback_names() -> None:
     here = Settings.from_env({"SUPPORTBOT_WEB_PORT": "8100"}).rasa_environment
     assert here["SOCKETIO_ALLOWED_ORIGINS"] == "http://127.0.0.1:8100,http://localhost:8100"
@@ -129,3 +156,55 @@ def test_the_scaled_environment_is_one_the_settings_accept():
     )
     assert rasa["TRACKER_HOST"] == "db.internal:5433" and rasa["TRACKER_DB"] == "tracker"
     assert (rasa["TRACKER_USER"], rasa["TRACKER_PASSWORD"]) == ("bot", "s3cret")
+
+
+def test_the_web_guards_come_from_the_environment() -> None:
+    guards = Settings.from_env(
+        {
+            "SUPPORTBOT_RATE_LIMIT_STORAGE": "redis://127.0.0.1:6379/4",
+            "SUPPORTBOT_RATE_LIMIT_LOGIN_PER_CLIENT": "5/minute;20/hour",
+            "SUPPORTBOT_MAX_CHAT_BODY_BYTES": "32768",
+            "SUPPORTBOT_TRUSTED_PROXIES": "10.0.0.2, 192.168.0.0/16",
+        }
+    ).web_guards
+    assert guards.rate_limit_storage == "redis://127.0.0.1:6379/4"
+    assert guards.login_per_client == "5/minute;20/hour"
+    assert guards.chat_send_per_conversation == "20/minute"  # the default
+    assert guards.max_chat_body_bytes == 32768
+    assert guards.trusted_proxies == ("10.0.0.2/32", "192.168.0.0/16")
+    assert "6379" not in repr(guards)  # a Redis URL may carry a password
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SUPPORTBOT_RATE_LIMIT_STORAGE", "memcached://127.0.0.1"),
+        ("SUPPORTBOT_RATE_LIMIT_CHAT_SEND_PER_CLIENT", "lots"),
+        ("SUPPORTBOT_RATE_LIMIT_CHAT_READ_PER_CONVERSATION", "0/minute"),
+        ("SUPPORTBOT_MAX_BODY_BYTES", "10"),
+        ("SUPPORTBOT_TRUSTED_PROXIES", "proxy.example"),
+    ],
+)
+def test_bad_web_guards_name_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env({variable: value})
+
+
+def test_identity_limits_have_safe_defaults_and_refuse_unsafe_values(tmp_path: Path) -> None:
+    default = Settings.from_env({"SUPPORTBOT_DATA_DIR": str(tmp_path)})
+    assert (default.verification_max_failures, default.verification_lock_seconds) == (5, 900)
+    assert default.verification_delay_seconds == 2
+    assert default.binding_ttl_seconds == 3600
+    assert default.conversation_max_age_seconds == 12 * 3600
+    configured = Settings.from_env(
+        {"SUPPORTBOT_BINDING_TTL": "600", "SUPPORTBOT_VERIFICATION_MAX_FAILURES": "3"}
+    )
+    assert (configured.binding_ttl_seconds, configured.verification_max_failures) == (600, 3)
+    for name, value in [
+        ("SUPPORTBOT_VERIFICATION_MAX_FAILURES", "0"),
+        ("SUPPORTBOT_VERIFICATION_LOCK", "10"),
+        ("SUPPORTBOT_BINDING_TTL", "soon"),
+        ("SUPPORTBOT_CONVERSATION_MAX_AGE", "60"),
+    ]:
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: value})

@@ -293,10 +293,14 @@
   // ---- the web app's REST API ----
 
   function request(method, path, body) {
+    var headers = body ? { "Content-Type": "application/json" } : {};
+    // On every request: the web app keeps one conversation per principal, so a browser that
+    // changes hands (log out, another customer logs in) never reaches the previous one.
+    if (customerToken) headers["X-Customer-Token"] = customerToken;
     return fetch(api + path, {
       method: method,
       credentials: "same-origin",
-      headers: body ? { "Content-Type": "application/json" } : {},
+      headers: headers,
       body: body ? JSON.stringify(body) : undefined
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
@@ -405,7 +409,6 @@
 
   function sendOverRest(text, label) {
     var body = { text: text, after: shown };
-    if (customerToken) body.customer_token = customerToken;
     return serial(function () {
       body.after = shown;
       return request("POST", "/messages", body).then(reconcile);

@@ -331,7 +331,9 @@ def test_an_agent_session_reaches_no_customers_conversation_through_the_widget_a
     """The console cookie means nothing to the widget API: an agent's browser gets a fresh,
     anonymous conversation of its own, whatever it claims."""
     customer = client_for(rasa, make_settings(database_url=url))
-    customer.post("/api/chat/messages", json={"text": "hi", "customer_token": "ada.signed.token"})
+    customer.post(
+        "/api/chat/messages", json={"text": "hi"}, headers={"X-Customer-Token": "ada.signed.token"}
+    )
     [ada_conversation] = rasa.events
 
     session = console.get("/api/chat/session").json()["session"]

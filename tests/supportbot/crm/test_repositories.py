@@ -5,6 +5,7 @@ Each test runs inside a transaction that is rolled back.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,7 +14,6 @@ from sqlalchemy import func, select
 from supportbot.crm import (
     AddressChangeNotAllowed,
     Customer,
-    IdentityConflict,
     Order,
     OrderNotCancellable,
     OrderStatus,
@@ -105,16 +105,25 @@ def test_address_changes_only_before_shipping_and_are_validated(crm: CRM) -> Non
         crm.orders.change_shipping_address(delivered, "5 New Street, Springfield 62701")
 
 
-def test_a_conversation_binds_to_one_customer_only(crm: CRM) -> None:
+def test_a_conversation_is_bound_to_the_latest_proof_until_it_expires_or_is_undone(
+    crm: CRM,
+) -> None:
     ada, grace = customer(crm, "ada@example.com"), customer(crm, "grace@example.com")
-    crm.interactions.bind_customer("conv-1", ada.id, method="order_email")
-    crm.interactions.bind_customer("conv-1", ada.id, method="token")  # same customer: fine
-    with pytest.raises(IdentityConflict):
-        crm.interactions.bind_customer("conv-1", grace.id, method="token")
+    crm.interactions.bind_customer("conv-1", grace.id, method="order_email")
+    crm.interactions.bind_customer("conv-1", ada.id, method="token")  # the caller decided
+    binding = crm.interactions.binding("conv-1")
+    assert binding is not None and (binding.customer_id, binding.method) == (ada.id, "token")
     with pytest.raises(ValueError):
         crm.interactions.bind_customer("conv-2", ada.id, method="slot")
-    assert crm.interactions.verified_customer_id("conv-1") == ada.id
     assert crm.interactions.verified_customer_id("conv-2") is None
+
+    assert crm.interactions.verified_customer_id("conv-1", max_age=timedelta(hours=1)) == ada.id
+    assert crm.interactions.verified_customer_id("conv-1", max_age=timedelta(0)) is None
+
+    crm.interactions.unbind("conv-1")
+    assert crm.interactions.verified_customer_id("conv-1") is None
+    # Whose conversation it was stays, for agents and the profile.
+    assert crm.interactions.start_or_get("conv-1").customer_id == ada.id
 
 
 def test_handoff_ticket_references_the_transcript(crm: CRM) -> None:

@@ -100,14 +100,18 @@ def rasa() -> FakeRasa:
     return FakeRasa()
 
 
-def client_for(rasa: FakeRasa, settings: Settings) -> TestClient:
+# A browser on the web app's own machine, as the demo pages require.
+ON_LOOPBACK: dict[str, Any] = {"base_url": "http://127.0.0.1:8000", "client": ("127.0.0.1", 50000)}
+
+
+def client_for(rasa: FakeRasa, settings: Settings, **client_options: Any) -> TestClient:
     client = RasaClient(
         "http://rasa.test",
         settings.rasa_api_token,
         session_secret=settings.session_secret,
         transport=httpx.MockTransport(rasa.handle),
     )
-    return TestClient(create_app(settings, rasa=client))
+    return TestClient(create_app(settings, rasa=client), **client_options)
 
 
 @pytest.fixture

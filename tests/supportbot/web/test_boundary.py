@@ -23,11 +23,17 @@ from supportbot.store import crm_session, migrate
 from supportbot.web import agent_api, chat_api, console_api, pages, responses, takeover_api
 from tests.conftest import IDENTITY_SECRET
 from tests.supportbot.console.conftest import PASSWORD, add_conversation, create_agent
-from tests.supportbot.web.conftest import AGENT_TOKEN, FakeRasa, client_for, make_settings
+from tests.supportbot.web.conftest import (
+    AGENT_TOKEN,
+    ON_LOOPBACK,
+    FakeRasa,
+    client_for,
+    make_settings,
+)
 
 BAD_SENDER = "Invalid request: sender_id: a conversation id has 1-64 letters, digits, '-' or '_'"
 STORE_DOWN = {"error": "the CRM store is unavailable"}
-OWN_ORIGIN = {"Origin": "http://testserver"}
+OWN_ORIGIN = {"Origin": ON_LOOPBACK["base_url"]}
 BEARER = {"Authorization": f"Bearer {AGENT_TOKEN}"}
 # A valid body for each route that takes one, so only the sender id is wrong.
 BODIES = {
@@ -55,8 +61,9 @@ def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def signed_in(url: str, rasa: FakeRasa) -> TestClient:
-    """A console session, the interim API's token and our own Origin, all on one client."""
-    client = client_for(rasa, make_settings(database_url=url, demo_pages=True))
+    """A console session, the interim API's token and our own Origin, all on one client (on
+    loopback, where the demo pages answer)."""
+    client = client_for(rasa, make_settings(database_url=url, demo_pages=True), **ON_LOOPBACK)
     response = client.post(
         "/api/console/login", json={"email": "sam@support.test", "password": PASSWORD}
     )
@@ -92,6 +99,22 @@ def test_a_malformed_sender_id_gets_the_same_422_on_every_route(
 ):
     for method, path in routes_with_a_sender_id():
         response = request_to(signed_in, method, path, sender_id)
+        assert (response.status_code, response.json()) == (422, {"error": BAD_SENDER}), (
+            method,
+            path,
+        )
+    assert rasa.events == {}
+
+
+def test_a_stored_conversation_whose_id_ends_in_a_newline_gets_422_not_500(
+    signed_in: TestClient, rasa: FakeRasa, url: str
+):
+    """The issue's 500: such a conversation reaches the CRM through Rasa's REST channel; with
+    `^...$` and match() its id passed the check, and Rasa's URL then broke (httpx.InvalidURL).
+    """
+    add_conversation(url, "new\n", started_at=datetime.now(UTC), handoff=True)
+    for method, path in routes_with_a_sender_id():
+        response = request_to(signed_in, method, path, "new%0A")
         assert (response.status_code, response.json()) == (422, {"error": BAD_SENDER}), (
             method,
             path,

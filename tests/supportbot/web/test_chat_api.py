@@ -56,7 +56,12 @@ def test_a_forged_conversation_cookie_is_ignored(web: TestClient, rasa: FakeRasa
 
 
 def test_only_the_customer_token_is_forwarded_as_metadata(web: TestClient, rasa: FakeRasa):
-    say(web, "hi", customer_token="signed.token.value", metadata={"customer_id": 1})
+    response = web.post(
+        "/api/chat/messages",
+        json={"text": "hi", "customer_token": "from.the.body", "metadata": {"customer_id": 1}},
+        headers={"X-Customer-Token": "signed.token.value"},
+    )
+    assert response.status_code == 200
     assert rasa.received_metadata == [{"customer_token": "signed.token.value"}]
 
 

@@ -1,0 +1,124 @@
+"""The action server as the project runs it: rasa-sdk's own app, locked down.
+
+`python -m actions.server [--port N]` replaces `python -m rasa_sdk --actions actions`:
+
+- It listens on SUPPORTBOT_ACTION_HOST, by default 127.0.0.1 (rasa-sdk's listens on 0.0.0.0).
+- Every request but the health check must carry the shared secret SUPPORTBOT_ACTION_SECRET as
+  `Authorization: Bearer <secret>` (Rasa sends it from endpoints.yml), compared in constant
+  time; anything else gets 401, the list of actions and unknown paths included. Without the
+  secret anyone who reaches the port could run any action with a forged tracker.
+- Error bodies name the status only: rasa-sdk's handler answered a 500 with the whole request
+  body, and a 404 with the path.
+- No CORS (only Rasa calls it, never a browser) and no access log (it would name clients).
+
+It lives in `actions/` because it is the action package's process: `supportbot` must not import
+`actions`, and the launcher only names this module on a command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import logging
+from functools import partial
+from http import HTTPStatus
+
+from rasa_sdk.endpoint import create_app
+from rasa_sdk.executor import ActionExecutor
+from rasa_sdk.utils import number_of_sanic_workers
+from sanic import Request, Sanic, response
+from sanic.exceptions import SanicException
+from sanic.response import HTTPResponse
+from sanic.worker.loader import AppLoader
+
+from supportbot.settings import Settings, get_settings
+
+# By name: run as `-m`, and re-imported in each Sanic worker, __name__ is not the module's.
+logger = logging.getLogger("actions.server")
+
+ACTION_PACKAGE = "actions"
+HEALTH_PATH = "/health"
+# Rasa's requests carry the tracker (cut to its recent events) and the domain: well under this.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+# Run before rasa-sdk's own middleware (CORS), so nothing answers a caller without the secret.
+_FIRST = 1000
+
+
+def create_locked_app(secret: str, package: str = ACTION_PACKAGE) -> Sanic:
+    """rasa-sdk's app for `package`, answering only requests that carry `secret`."""
+    executor = ActionExecutor()
+    executor.register_package(package)
+    app = create_app(executor, cors_origins=None)
+    app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+    app.on_request(partial(_require_secret, _digest(f"Bearer {secret}")), priority=_FIRST)
+    # Replaces rasa-sdk's handler for every exception (Sanic refuses a second registration).
+    app.error_handler.cached_handlers[(Exception, None)] = _generic_error
+    return app
+
+
+async def _require_secret(expected: bytes, request: Request) -> HTTPResponse | None:
+    if request.path == HEALTH_PATH and request.method in {"GET", "HEAD"}:
+        return None
+    if hmac.compare_digest(_digest(request.headers.get("authorization", "")), expected):
+        return None
+    logger.warning("Refused a request without the action server's secret")
+    return response.json(
+        {"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def _digest(credential: str) -> bytes:
+    # Compared as digests, so that the time taken says nothing about the secret's length either.
+    return hashlib.sha256(credential.encode("utf-8", "replace")).digest()
+
+
+async def _generic_error(request: Request, exception: Exception) -> HTTPResponse:
+    status = exception.status_code if isinstance(exception, SanicException) else 500
+    if status >= 500:
+        # The type only: an exception's text can carry the customer's data.
+        logger.error("Action server error: %s", type(exception).__name__)
+    return response.json({"error": HTTPStatus(status).phrase.lower()}, status=status)
+
+
+def _app_for_worker(package: str) -> Sanic:
+    # Each Sanic worker process builds its own app; the secret comes from its environment.
+    settings = get_settings()
+    _configure_logging(settings)
+    return create_locked_app(settings.require("action_server_secret"), package)
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def serve(settings: Settings, port: int, workers: int) -> None:
+    """Run the locked-down server until stopped, with `workers` Sanic worker processes."""
+    settings.require("action_server_secret")  # refuse to start without it
+    loader = AppLoader(factory=partial(_app_for_worker, ACTION_PACKAGE))
+    app = loader.load()
+    logger.info("Action server on %s:%d", settings.action_server_host, port)
+    app.prepare(
+        host=settings.action_server_host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        motd=False,
+    )
+    Sanic.serve(primary=app, app_loader=loader)
+
+
+def main() -> None:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(description="the project's locked-down action server")
+    parser.add_argument("--port", type=int, default=settings.action_server_port)
+    args = parser.parse_args()
+    _configure_logging(settings)
+    # rasa-sdk's variable (ACTION_SERVER_SANIC_WORKERS), as the launcher and deploy/ set it.
+    serve(settings, args.port, number_of_sanic_workers())
+
+
+if __name__ == "__main__":
+    main()

@@ -19,19 +19,30 @@
 - `LOCK_STORE_TYPE=redis` gets a lock that is atomic across workers (assistant/lock_store.py):
   Rasa's lets two workers handle one customer's messages at once.
 - The HTTP API's token comes from the environment ($SUPPORTBOT_RASA_TOKEN), never the command
-  line, where any local user can read it.
+  line, where any local user can read it, and is taken only from an `Authorization: Bearer`
+  header, compared in constant time. Rasa reads it from `?token=` (compared with ==), where it
+  lands in access logs and proxies' histories: a request with `token` in its query is refused.
+- Request bodies are capped (Rasa's Sanic accepts 100 MB, its websockets 1 MB), and every
+  response carries the web app's security headers; conversations are never cached.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import sys
-from functools import cache
+from collections.abc import Callable
+from functools import cache, wraps
+from http import HTTPStatus
+from inspect import isawaitable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import aiohttp
 import rasa.core.lock_store
+import rasa.core.run
+import rasa.server
 import tensorflow as tf
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
@@ -44,8 +55,13 @@ from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
 from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
 from rasa.utils.tensorflow.model_data import RasaModelData
 from rasa.utils.tensorflow.models import RasaModel
+from sanic import Sanic
+from sanic.request import Request
+from sanic.response import BaseHTTPResponse, HTTPResponse
+from sanic.response import json as json_response
 
 from assistant import faults
+from assistant.channels import MAX_CHANNEL_BODY_BYTES
 from assistant.environment import api_token
 from assistant.lock_store import AtomicRedisLockStore
 
@@ -150,8 +166,99 @@ def shared_session(endpoint: EndpointConfig) -> _SharedSession:
     return _SharedSession(endpoint)
 
 
+# The largest request the Rasa server reads (Sanic's default: 100 MB): the HTTP API's biggest
+# is an agent message of 2000 characters. The customer channels cap theirs lower.
+MAX_REQUEST_BYTES = 64 * 1024
+# The web app's headers (supportbot/web/app.py); Rasa serves no page, so nothing may load.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+# Responses that carry a conversation (transcripts, the bot's replies with invoices in them).
+_PERSONAL_PATHS = ("/conversations/", "/webhooks/rest/")
+
+_rasa_requires_auth = rasa.server.requires_auth
+_rasa_configure_app = rasa.core.run.configure_app
+
+
+def _not_authenticated() -> rasa.server.ErrorResponse:
+    return rasa.server.ErrorResponse(
+        HTTPStatus.UNAUTHORIZED,
+        "NotAuthenticated",
+        "User is not authenticated.",
+        help_url=rasa.server._docs("/user-guide/configuring-http-api/#security-considerations"),
+    )
+
+
+def _bearer_token(request: Request) -> str | None:
+    scheme, _, credentials = (request.headers.get("authorization") or "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else None
+
+
+def requires_auth(app: Sanic, token: str | None = None) -> Callable[[Any], Any]:
+    """Rasa's `requires_auth`, the static token read from `Authorization: Bearer` (constant
+    time) instead of `?token=`. Without a token, Rasa's own (JWT, or no authentication)."""
+    if token is None:
+        return _rasa_requires_auth(app, None)
+    expected = token.encode()
+
+    def decorator(f: Any) -> Any:
+        by_jwt = _rasa_requires_auth(app, None)(f)
+
+        @wraps(f)
+        async def decorated(request: Request, *args: Any, **kwargs: Any) -> Any:
+            given = _bearer_token(request)
+            if given is not None and hmac.compare_digest(given.encode(), expected):
+                result = f(request, *args, **kwargs)
+                return await result if isawaitable(result) else result
+            if app.config.get("USE_JWT"):
+                return await by_jwt(request, *args, **kwargs)
+            raise _not_authenticated()
+
+        return decorated
+
+    return decorator
+
+
+async def refuse_token_in_query(request: Request) -> HTTPResponse | None:
+    """A token in a URL is written down everywhere the URL goes: refused, whatever it is."""
+    names = {name for name, _ in parse_qsl(request.query_string, keep_blank_values=True)}
+    if "token" in names:
+        return json_response(
+            {"error": "Send the API token in an Authorization: Bearer header, not the URL."},
+            status=401,
+        )
+    return None
+
+
+async def add_security_headers(request: Request, response: BaseHTTPResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.path.startswith(_PERSONAL_PATHS):
+        response.headers["Cache-Control"] = "no-store"
+
+
+def harden(app: Sanic) -> Sanic:
+    """Caps, the token check on the query and the security headers, on Rasa's app."""
+    app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+    app.config.WEBSOCKET_MAX_SIZE = MAX_CHANNEL_BODY_BYTES
+    app.register_middleware(refuse_token_in_query, "request")
+    app.register_middleware(add_security_headers, "response")
+    return app
+
+
+def configure_app(*args: Any, **kwargs: Any) -> Sanic:
+    """Rasa's app (`rasa.core.run.configure_app`), hardened."""
+    return harden(_rasa_configure_app(*args, **kwargs))
+
+
 def install() -> None:
     """Put the fixes in place; before Rasa loads anything."""
+    # Both looked up by name when Rasa builds its app (serve_application, create_app).
+    rasa.server.requires_auth = requires_auth
+    rasa.core.run.configure_app = configure_app
     EndpointConfig.session = shared_session
     # Rasa's factory looks the class up by this name when endpoints.yml says `type: redis`.
     rasa.core.lock_store.RedisLockStore = AtomicRedisLockStore

@@ -101,7 +101,8 @@ def _http_ok(url: str, **params: str) -> bool:
 
 
 def _rasa_has_model(url: str, token: str) -> bool:
-    response = httpx.get(f"{url}/status", params={"token": token}, timeout=5)
+    # Only in a header: Rasa refuses a token in the query (assistant/server.py).
+    response = httpx.get(f"{url}/status", headers={"Authorization": f"Bearer {token}"}, timeout=5)
     return response.status_code == 200 and bool(response.json().get("model_file"))
 
 

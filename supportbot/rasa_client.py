@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from common.channel_signing import signed_json
 from common.chat_messages import AGENT_JOINED, HANDBACK, HANDBACK_TEXT, ChatMessage, bot_message
 
 _SENDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -91,30 +92,34 @@ def indexed_messages(events: list[dict[str, Any]]) -> list[tuple[int, ChatMessag
 
 
 class RasaClient:
-    """Async client. `api_token` is needed for everything but `send_message`."""
+    """Async client. `api_token` is needed for everything but `send_message`, which signs its
+    requests with `session_secret` (the REST channel answers nothing else)."""
 
     def __init__(
         self,
         base_url: str,
         api_token: str | None,
         *,
+        session_secret: str | None = None,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._token = api_token
+        self._session_secret = session_secret
         self._timeout = timeout
         self._transport = transport
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        params = kwargs.pop("params", {})
+        headers = kwargs.pop("headers", {})
         if self._token:
-            params["token"] = self._token
+            # Only in a header: a query string ends up in access logs and proxies' histories.
+            headers["Authorization"] = f"Bearer {self._token}"
         try:
             async with httpx.AsyncClient(
                 base_url=self._base_url, timeout=self._timeout, transport=self._transport
             ) as client:
-                response = await client.request(method, path, params=params, **kwargs)
+                response = await client.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as error:
             raise RasaUnavailable(f"Rasa at {self._base_url} did not answer: {error}") from None
         if response.status_code >= 500:
@@ -129,17 +134,27 @@ class RasaClient:
         return isinstance(status, dict) and bool(status.get("model_file"))
 
     async def send_message(
-        self, sender_id: str, text: str, metadata: dict[str, Any] | None = None
+        self,
+        sender_id: str,
+        text: str,
+        metadata: dict[str, Any] | None = None,
+        *,
+        client_address: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Say `text` as the customer; returns the bot's replies."""
+        """Say `text` as the customer (from the browser at `client_address`); returns the bot's
+        replies."""
+        if not self._session_secret:
+            raise RasaRequestError("the REST channel needs requests signed with the session secret")
+        message: dict[str, Any] = {
+            "sender": check_sender_id(sender_id),
+            "message": text,
+            "metadata": metadata or {},
+        }
+        if client_address:
+            message["client_address"] = client_address
+        body, headers = signed_json(message, self._session_secret)
         response = await self._request(
-            "POST",
-            "/webhooks/rest/webhook",
-            json={
-                "sender": check_sender_id(sender_id),
-                "message": text,
-                "metadata": metadata or {},
-            },
+            "POST", "/webhooks/rest/webhook", content=body, headers=headers
         )
         replies = response.json()
         return replies if isinstance(replies, list) else []

@@ -10,6 +10,7 @@ both), and is skipped, saying which is missing, otherwise."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -28,6 +30,7 @@ import pytest
 import uvicorn
 from sqlalchemy import create_engine, make_url, text
 
+from common.channel_signing import signed_json
 from supportbot.crm.seed import seed_demo_data
 from supportbot.kb.seed import seed_articles
 from supportbot.launcher import ACTION_WORKERS_VARIABLE, RASA_WORKERS_VARIABLE
@@ -43,6 +46,8 @@ IDENTITY_SECRET = "integration-identity-secret-0123456789"
 AUDIT_SECRET = "integration-audit-secret-0123456789"
 # Signs the widget's conversation ids; the web app and Rasa's socket.io channel share it.
 SESSION_SECRET = "stack-session-secret-0123456789abcdef"
+# Rasa takes its API token only in this header (assistant/server.py).
+API_HEADERS = {"Authorization": f"Bearer {API_TOKEN}"}
 # What Rasa shows the action server on every call (actions/server.py).
 ACTION_SECRET = "stack-action-secret-0123456789abcdef"
 STARTUP_TIMEOUT_S = 240
@@ -122,7 +127,7 @@ def _workers_with_a_model(rasa_url: str, rasa: subprocess.Popen) -> set[int]:
     answered = set()
     for _ in range(4 * len(_server_processes(rasa))):
         with httpx.Client(timeout=5) as client:
-            response = client.get(f"{rasa_url}/status", params={"token": API_TOKEN})
+            response = client.get(f"{rasa_url}/status", headers=API_HEADERS)
             if response.status_code == 200 and response.json().get("model_file"):
                 client_port = response.extensions["network_stream"].get_extra_info("client_addr")[1]
                 answered.add(worker_of(rasa, urlsplit(rasa_url).port or 80, client_port))
@@ -198,12 +203,31 @@ class Stack:
 
     def say(self, sender: str, text: str) -> list[dict]:
         response = httpx.post(
-            f"{self.rasa_url}/webhooks/rest/webhook",
-            json={"sender": sender, "message": text},
-            timeout=60,
+            f"{self.rasa_url}/webhooks/rest/webhook", **signed_message(sender, text), timeout=60
         )
         response.raise_for_status()
         return response.json()
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        response = httpx.get(
+            f"{self.rasa_url}/conversations/{sender}/tracker", headers=API_HEADERS, timeout=30
+        )
+        response.raise_for_status()
+        return dict(response.json())
+
+
+def signed_message(sender: str, text: str, client_address: str | None = None) -> dict[str, Any]:
+    """A customer message to Rasa's REST channel as the web app sends it (httpx's `content` and
+    `headers`): signed with the session secret, from a browser at `client_address`; by default
+    each conversation's own (in 2001:db8::/32, the documentation range), so one test's failed
+    verifications never lock out another's (the action server counts them per client)."""
+    if client_address is None:
+        digest = hashlib.sha256(sender.encode()).hexdigest()
+        client_address = f"2001:db8::{digest[:4]}:{digest[4:8]}"
+    body, headers = signed_json(
+        {"sender": sender, "message": text, "client_address": client_address}, SESSION_SECRET
+    )
+    return {"content": body, "headers": headers}
 
 
 @pytest.fixture(scope="session")

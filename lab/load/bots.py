@@ -25,6 +25,7 @@ import httpx
 import yaml
 from sqlalchemy import create_engine, make_url, text
 
+from lab.load.customers import customer_message
 from supportbot.settings import (
     PROJECT_ROOT,
     ensure_local_secrets,
@@ -110,6 +111,8 @@ class RunningBot:
     process: subprocess.Popen[bytes]
     log_path: Path
     api_token: str | None
+    # The project's REST channel answers only messages signed with it; the stock bot has none.
+    session_secret: str | None = None
     startup_s: float = 0.0
     rasa_pids: list[int] = field(default_factory=list)
     action_pids: list[int] = field(default_factory=list)
@@ -122,11 +125,12 @@ class RunningBot:
         return "\n".join(text.splitlines()[-lines:])
 
     def tracker(self, sender: str) -> dict:
-        params = {"include_events": "ALL"}
-        if self.api_token:
-            params["token"] = self.api_token
+        headers = {"Authorization": f"Bearer {self.api_token}"} if self.api_token else {}
         response = httpx.get(
-            f"{self.url}/conversations/{sender}/tracker", params=params, timeout=30
+            f"{self.url}/conversations/{sender}/tracker",
+            params={"include_events": "ALL"},
+            headers=headers,
+            timeout=30,
         )
         response.raise_for_status()
         return dict(response.json())
@@ -154,7 +158,7 @@ def _wait_for_first_answer(bot: RunningBot, started: float, log: Callable[[str],
         try:
             response = httpx.post(
                 f"{bot.url}/webhooks/rest/webhook",
-                json={"sender": probe, "message": "hi"},
+                **customer_message(probe, "hi", bot.session_secret),
                 timeout=30,
             )
             if response.status_code == 200 and isinstance(response.json(), list):
@@ -178,6 +182,7 @@ def _launch(
     port: int,
     api_token: str | None,
     log: Callable[[str], None],
+    session_secret: str | None = None,
 ) -> RunningBot:
     """Start a bot's root process (in a session of its own) and wait for its first answer."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -186,7 +191,7 @@ def _launch(
         process = subprocess.Popen(
             command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-    bot = RunningBot(name, f"http://127.0.0.1:{port}", process, log_path, api_token)
+    bot = RunningBot(name, f"http://127.0.0.1:{port}", process, log_path, api_token, session_secret)
     try:
         _wait_for_first_answer(bot, started, log)
     except BaseException:
@@ -302,8 +307,18 @@ class ProjectStack:
             if done.returncode != 0:
                 raise BotError(f"`supportbot {' '.join(command)}` failed:\n{done.stderr[-2000:]}")
         log_path = work_dir / "logs" / f"{self.name}-launcher.log"
-        token = read_local_secrets(self.data_dir).get("SUPPORTBOT_RASA_TOKEN")
-        bot = _launch(self.name, [supportbot, "run"], None, env, log_path, rasa_port, token, log)
+        secrets = {**read_local_secrets(self.data_dir), **env}
+        bot = _launch(
+            self.name,
+            [supportbot, "run"],
+            None,
+            env,
+            log_path,
+            rasa_port,
+            secrets.get("SUPPORTBOT_RASA_TOKEN"),
+            log,
+            secrets.get("SUPPORTBOT_SESSION_SECRET"),
+        )
         bot.rasa_pids = descendants(bot.process.pid, "assistant.server run")
         bot.action_pids = descendants(bot.process.pid, "actions.server")
         return bot

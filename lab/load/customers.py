@@ -7,8 +7,11 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
+
+from common.channel_signing import signed_json
 
 # A customer gives up on a reply after this long; the turn counts as a timeout, never dropped.
 REPLY_TIMEOUT_S = 30.0
@@ -59,13 +62,26 @@ class Load:
         return said
 
 
-async def _say(client: httpx.AsyncClient, sender: str, index: int, text: str) -> Turn:
+def customer_message(sender: str, text: str, session_secret: str | None) -> dict[str, Any]:
+    """httpx's arguments for a message to a REST channel: signed as the project's web app signs
+    it when there is a secret (the project's channel answers nothing else), else plain JSON (the
+    stock bot's `rest` channel)."""
+    message = {"sender": sender, "message": text}
+    if session_secret is None:
+        return {"json": message}
+    body, headers = signed_json({**message, "client_address": "127.0.0.1"}, session_secret)
+    return {"content": body, "headers": headers}
+
+
+async def _say(
+    client: httpx.AsyncClient, sender: str, index: int, text: str, session_secret: str | None
+) -> Turn:
     start = time.perf_counter()
     error: str | None = None
     replies = 0
     try:
         response = await client.post(
-            "/webhooks/rest/webhook", json={"sender": sender, "message": text}
+            "/webhooks/rest/webhook", **customer_message(sender, text, session_secret)
         )
         if response.status_code == 200:
             replies = len(response.json())
@@ -85,6 +101,7 @@ async def _customer(
     messages: int,
     turns: list[Turn],
     progress: Callable[[], None],
+    session_secret: str | None,
 ) -> None:
     """Runs the script again, as a new conversation, until `messages` have been sent."""
     conversation = 0
@@ -94,7 +111,7 @@ async def _customer(
         for index, text in enumerate(script):
             if sent == messages:
                 break
-            turns.append(await _say(client, sender, index, text))
+            turns.append(await _say(client, sender, index, text, session_secret))
             sent += 1
             progress()
         conversation += 1
@@ -108,8 +125,10 @@ def run_customers(
     messages_each: int,
     label: str,
     log: Callable[[str], None],
+    session_secret: str | None = None,
 ) -> Load:
-    """`customers` closed-loop customers, each sending `messages_each` messages."""
+    """`customers` closed-loop customers, each sending `messages_each` messages (signed with
+    `session_secret` when the bot wants it)."""
     turns: list[Turn] = []
     total = customers * messages_each
     step = max(1, total // 5)
@@ -126,7 +145,9 @@ def run_customers(
             start = time.perf_counter()
             await asyncio.gather(
                 *(
-                    _customer(client, f"c{n}", script, messages_each, turns, progress)
+                    _customer(
+                        client, f"c{n}", script, messages_each, turns, progress, session_secret
+                    )
                     for n in range(customers)
                 )
             )
@@ -137,7 +158,12 @@ def run_customers(
 
 
 def run_long_conversation(
-    base_url: str, script: Sequence[str], *, turns: int, log: Callable[[str], None]
+    base_url: str,
+    script: Sequence[str],
+    *,
+    turns: int,
+    log: Callable[[str], None],
+    session_secret: str | None = None,
 ) -> Load:
     """One customer, one conversation, `turns` messages (the script repeated)."""
     sender = f"long-{uuid.uuid4().hex[:8]}"
@@ -147,7 +173,8 @@ def run_long_conversation(
         async with httpx.AsyncClient(base_url=base_url, timeout=REPLY_TIMEOUT_S) as client:
             start = time.perf_counter()
             for index in range(turns):
-                said.append(await _say(client, sender, index, script[index % len(script)]))
+                text = script[index % len(script)]
+                said.append(await _say(client, sender, index, text, session_secret))
                 if (index + 1) % max(1, turns // 5) == 0:
                     log(f"    long conversation: {index + 1}/{turns} turns")
             return time.perf_counter() - start

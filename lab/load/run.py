@@ -109,7 +109,13 @@ def _profile(
     ]
     time.sleep(1.0)  # py-spy attaches
     load = run_customers(
-        bot.url, script, customers=customers, messages_each=messages, label="profile", log=log
+        bot.url,
+        script,
+        customers=customers,
+        messages_each=messages,
+        label="profile",
+        log=log,
+        session_secret=bot.session_secret,
     )
     count = len(load.turns)
     return [summarise(sampler.stop(), role, rules, count) for role, sampler, rules in samplers]
@@ -125,7 +131,13 @@ def measure(
 ) -> BotResult:
     log("  warming up (one conversation)")
     warm = run_customers(
-        bot.url, script, customers=1, messages_each=len(script), label="warm-up", log=log
+        bot.url,
+        script,
+        customers=1,
+        messages_each=len(script),
+        label="warm-up",
+        log=log,
+        session_secret=bot.session_secret,
     )
     rss = bot.rss()
     memory = _PeakMemory(bot)
@@ -140,11 +152,14 @@ def measure(
                 messages_each=messages,
                 label=f"{customers} customers",
                 log=log,
+                session_secret=bot.session_secret,
             )
         )
         log(f"    {loads[-1].throughput:.1f} msg/s, {len(loads[-1].errors())} errors")
     log(f"  one customer, {plan.long_turns} turns")
-    long = run_long_conversation(bot.url, script, turns=plan.long_turns, log=log)
+    long = run_long_conversation(
+        bot.url, script, turns=plan.long_turns, log=log, session_secret=bot.session_secret
+    )
     log("  profiling (py-spy)")
     profile = _profile(bot, script, plan, work_dir, log)
     peak = max(memory.stop(), rss)

@@ -64,9 +64,12 @@ def measure(
     """Parse every message `rounds` times after `warmup` untimed parses."""
     if rounds < 1:
         raise ValueError("--rounds must be at least 1")
-    params = {"token": token} if token else {}
+    # Only in a header: the project's Rasa refuses a token in the query (assistant/server.py).
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     timings: list[float] = []
-    with httpx.Client(base_url=rasa_url, params=params, timeout=30, transport=transport) as client:
+    with httpx.Client(
+        base_url=rasa_url, headers=headers, timeout=30, transport=transport
+    ) as client:
 
         def parse(text: str) -> float:
             started = time.perf_counter()

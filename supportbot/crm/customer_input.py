@@ -16,7 +16,14 @@ _ORDER_NUMBER_IN_TEXT = re.compile(r"(?<!\d)#?(\d{6})(?!\d)")
 _INVOICE_NUMBER = re.compile(r"^\s*(?:inv)?[\s#-]*(\d{6})\s*$", re.IGNORECASE)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[A-Za-z]{2,}$")
 # In a sentence an address ends at the punctuation that surrounds it: <…>, (…), "…", a comma.
-_EMAIL_IN_TEXT = re.compile(r"[^@\s<>()\[\],;:\"']+@[^@\s<>()\[\],;:\"']+\.[A-Za-z]{2,}")
+# Linear time: a match starts only at the start of a run of address characters (the lookbehind)
+# and every repeat is bounded, so a long run without spaces is not scanned again from each of its
+# characters (20 KB took 4 s before).
+_ADDRESS_CHARACTER = r"[^@\s<>()\[\],;:\"']"
+_EMAIL_IN_TEXT = re.compile(
+    rf"(?<!{_ADDRESS_CHARACTER}){_ADDRESS_CHARACTER}{{1,64}}@{_ADDRESS_CHARACTER}{{1,255}}"
+    r"\.[A-Za-z]{2,63}"
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _CONTROL_BUT_TAB_AND_NEWLINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]+")
 

@@ -65,7 +65,9 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
     settings.require("audit_secret")  # refused logins are audited under its keyed hashes
     app = FastAPI(title="supportbot", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
-    app.state.rasa = rasa or RasaClient(settings.rasa_url, settings.rasa_api_token)
+    app.state.rasa = rasa or RasaClient(
+        settings.rasa_url, settings.rasa_api_token, session_secret=session_secret
+    )
     guards = settings.web_guards
     app.state.rate_limiter = RateLimiter(guards, session_secret)
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import AfterValidator, BaseModel, Field
 
 from common import conversation_ids
 from common.chat_messages import MAX_MESSAGE_LENGTH
 from supportbot.web.dependencies import AppSettings, CustomerToken, Rasa, WidgetConversation
-from supportbot.web.rate_limits import chat_read_limit, chat_send_limit
+from supportbot.web.rate_limits import chat_read_limit, chat_send_limit, client_address
 from supportbot.web.responses import ChatSession, TranscriptView
 
 router = APIRouter(prefix="/api/chat")
@@ -62,12 +62,22 @@ async def history(conversation: WidgetConversation, rasa: Rasa, after: int = 0) 
 
 @router.post("/messages", dependencies=[chat_send_limit])
 async def say(
-    message: CustomerMessage, conversation: WidgetConversation, token: CustomerToken, rasa: Rasa
+    message: CustomerMessage,
+    conversation: WidgetConversation,
+    token: CustomerToken,
+    rasa: Rasa,
+    request: Request,
 ) -> TranscriptView:
     """Send the customer's message; answers with every transcript message after `after`.
 
     The host page's token (the header, the same one the conversation was chosen by) goes along
-    as metadata, for the action server to verify."""
+    as metadata, for the action server to verify; so does the browser's address, which Rasa
+    turns into the opaque key that verification failures are counted by per client."""
     metadata = {"customer_token": token} if token else {}
-    await rasa.send_message(conversation.conversation_id, message.text, metadata)
+    await rasa.send_message(
+        conversation.conversation_id,
+        message.text,
+        metadata,
+        client_address=client_address(request),
+    )
     return TranscriptView.after(await rasa.transcript(conversation.conversation_id), message.after)

@@ -9,26 +9,24 @@ SUPPORTBOT_TEST_REDIS_URL (.ci/run sets it when Redis runs), two servers share i
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 import socketio
-from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
-from assistant.channels import OriginCheckedSocketIOInput
+from assistant.channels import MAX_CHANNEL_BODY_BYTES, OriginCheckedSocketIOInput
 from common import conversation_ids
+from common.channel_signing import client_key
 from common.chat_messages import bot_message
+from tests.assistant.servers import Bot, new_app, run, serving
 
 SECRET = "channel-test-session-secret-0123456789"
 SHOP = "http://shop.test"
 REDIS_URL = os.environ.get("SUPPORTBOT_TEST_REDIS_URL", "")
-_apps = itertools.count()
 
 
 @pytest.fixture(autouse=True)
@@ -36,28 +34,6 @@ def session_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUPPORTBOT_SESSION_SECRET", SECRET)
     # Sanic's test mode lets one process start an app per test (as sanic-testing does).
     monkeypatch.setattr(Sanic, "test_mode", True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Bot:
-    """Stands in for Rasa's agent: records each message and answers it through the channel."""
-
-    def __init__(self) -> None:
-        self.received: list[UserMessage] = []
-        self.fail = False
-
-    async def __call__(self, message: UserMessage) -> None:
-        self.received.append(message)
-        if self.fail:
-            raise RuntimeError("the action server is down")
-        await message.output_channel.send_response(
-            message.sender_id, {"text": f"echo: {message.text}", "timestamp": 2.0}
-        )
 
 
 @asynccontextmanager
@@ -73,17 +49,10 @@ async def channel_server(
         }
     )
     assert isinstance(channel, OriginCheckedSocketIOInput)
-    app = Sanic(f"channel_test_{next(_apps)}", configure_logging=False)
+    app = new_app()
     app.blueprint(channel.blueprint(bot))
-    port = free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
-    assert server is not None
-    await server.startup()
-    try:
-        yield f"http://127.0.0.1:{port}", channel
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with serving(app) as url:
+        yield url, channel
 
 
 class Widget:
@@ -110,10 +79,6 @@ class Widget:
 
     async def say(self, data: dict[str, Any]) -> Any:
         return await self.client.call("user_uttered", data, timeout=10)
-
-
-def run(scenario: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(asyncio.wait_for(scenario(), timeout=60))
 
 
 def signed(conversation_id: str) -> str:
@@ -169,7 +134,11 @@ def test_a_signed_session_is_confirmed_and_is_the_only_sender() -> None:
             [message] = bot.received
             assert message.sender_id == mine
             assert message.text == "where is my order?"
-            assert message.metadata == {"customer_token": "signed.token"}
+            # Only the customer token passes, and the peer's address as an opaque key.
+            assert message.metadata == {
+                "customer_token": "signed.token",
+                "client": client_key("127.0.0.1", SECRET),
+            }
             assert message.input_channel == "socketio"
             assert [m["text"] for m in widget.bot_messages] == ["echo: where is my order?"]
 
@@ -190,6 +159,27 @@ def test_messages_before_a_session_or_without_text_are_refused() -> None:
             assert "error" in await widget.say({"message": "   "})
             assert "error" in await widget.say({"message": "x" * 1001})
             assert "error" in await widget.say({"text": "no message key"})
+            assert bot.received == []
+
+    run(scenario)
+
+
+def test_a_packet_over_the_buffer_cap_is_dropped_unread() -> None:
+    """Rasa's server buffers 1 MB per packet; the issue's 1 MB message took 27.8 s to handle."""
+
+    async def scenario() -> None:
+        bot = Bot()
+        async with channel_server(bot) as (url, _):
+            widget = Widget()
+            await widget.start(url, signed(conversation_ids.new_conversation_id()))
+            await asyncio.wait_for(widget.confirmed, timeout=5)
+            # Read whole, the channel would answer "at most 1000 characters"; engine.io drops
+            # the packet and the connection instead.
+            with pytest.raises(socketio.exceptions.TimeoutError):
+                await widget.client.call(
+                    "user_uttered", {"message": "x" * (MAX_CHANNEL_BODY_BYTES + 1)}, timeout=3
+                )
+            await asyncio.wait_for(widget.disconnected.wait(), timeout=5)
             assert bot.received == []
 
     run(scenario)

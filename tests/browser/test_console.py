@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from common import conversation_ids
 from supportbot.console.models import ReviewStatus
 from tests.browser.conftest import AGENT_PASSWORD, DISABLED_AGENT, SCREENSHOTS
-from tests.stack import API_TOKEN, SESSION_SECRET, Stack
+from tests.stack import SESSION_SECRET, Stack
 from tests.supportbot.console.conftest import add_conversation, add_customer
 
 pytestmark = pytest.mark.browser
@@ -265,9 +264,7 @@ def test_transcript_shows_what_the_bot_understood(
     sender_id = conversation_id(customer.context)
 
     # What Rasa made of the message, straight from its tracker.
-    tracker = httpx.get(
-        f"{stack.rasa_url}/conversations/{sender_id}/tracker", params={"token": API_TOKEN}
-    ).json()
+    tracker = stack.tracker(sender_id)
     parsed = next(e for e in tracker["events"] if e["event"] == "user" and e["text"] == said)
     intent = parsed["parse_data"]["intent"]
     entities = parsed["parse_data"]["entities"]

@@ -22,7 +22,14 @@ import pytest
 import socketio
 
 from common import conversation_ids
-from tests.stack import API_TOKEN, SESSION_SECRET, WEB_PORT, Stack, established_connections
+from tests.stack import (
+    API_HEADERS,
+    SESSION_SECRET,
+    WEB_PORT,
+    Stack,
+    established_connections,
+    signed_message,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -38,11 +45,7 @@ def any_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
 
 
 def tracker_events(stack: Stack, sender: str) -> list[dict[str, Any]]:
-    response = httpx.get(
-        f"{stack.rasa_url}/conversations/{sender}/tracker", params={"token": API_TOKEN}, timeout=30
-    )
-    response.raise_for_status()
-    return list(response.json()["events"])
+    return list(stack.tracker(sender)["events"])
 
 
 def turns(events: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
@@ -73,7 +76,7 @@ def assert_each_turn_is_whole(
 
 async def say(client: httpx.AsyncClient, stack: Stack, sender: str, text: str) -> list[str]:
     response = await client.post(
-        f"{stack.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+        f"{stack.rasa_url}/webhooks/rest/webhook", **signed_message(sender, text)
     )
     response.raise_for_status()
     return [message["text"] for message in response.json()]
@@ -214,11 +217,8 @@ async def test_a_message_posted_to_any_worker_reaches_a_socket_on_any_worker(
                 text = f"from worker {request_worker} to a socket on worker {socket_worker}"
                 response = await client.post(
                     f"/conversations/{conversation_id}/tracker/events",
-                    params={
-                        "token": API_TOKEN,
-                        "output_channel": "socketio",
-                        "execute_side_effects": "true",
-                    },
+                    params={"output_channel": "socketio", "execute_side_effects": "true"},
+                    headers=API_HEADERS,
                     json=[{"event": "bot", "text": text}],
                 )
                 response.raise_for_status()

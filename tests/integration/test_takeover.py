@@ -16,7 +16,7 @@ from supportbot.console.auth import Agents
 from supportbot.console.models import HandoffRequest, HandoffState
 from supportbot.store import crm_session
 from supportbot.web.app import create_app
-from tests.stack import API_TOKEN, SESSION_SECRET, WEB_PORT, Stack
+from tests.stack import SESSION_SECRET, WEB_PORT, Stack
 
 pytestmark = pytest.mark.integration
 
@@ -80,10 +80,7 @@ def texts(messages: list[dict]) -> str:
 
 
 def tracker_bot_events(stack: Stack, sender: str) -> list[dict[str, Any]]:
-    tracker = httpx.get(
-        f"{stack.rasa_url}/conversations/{sender}/tracker", params={"token": API_TOKEN}, timeout=30
-    ).json()
-    return [e for e in tracker["events"] if e.get("event") == "bot"]
+    return [e for e in stack.tracker(sender)["events"] if e.get("event") == "bot"]
 
 
 async def test_an_agent_takes_over_writes_and_hands_back(stack: Stack) -> None:

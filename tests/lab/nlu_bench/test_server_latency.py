@@ -21,7 +21,8 @@ def test_every_message_is_parsed_each_round_with_the_token() -> None:
     seen: list[tuple[str, str | None]] = []
 
     def rasa(request: httpx.Request) -> httpx.Response:
-        seen.append((json.loads(request.content)["text"], request.url.params.get("token")))
+        assert "token" not in request.url.params
+        seen.append((json.loads(request.content)["text"], request.headers.get("authorization")))
         return httpx.Response(200, json={"intent": {"name": "greet"}})
 
     result = measure(
@@ -36,7 +37,7 @@ def test_every_message_is_parsed_each_round_with_the_token() -> None:
 
     assert result.messages == 6
     assert [text for text, _ in seen] == ["hi"] + ["hi", "bye"] * 3
-    assert {token for _, token in seen} == {"secret"}
+    assert {token for _, token in seen} == {"Bearer secret"}
     assert 0 < result.p50_ms <= result.p95_ms
 
 

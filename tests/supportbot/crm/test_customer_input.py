@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from supportbot.crm.customer_input import (
@@ -13,6 +15,7 @@ from supportbot.crm.customer_input import (
     parse_invoice_number,
     parse_order_number,
 )
+from tests.email_attacks import LINEAR_BOUND_S, LONG_RUNS
 
 
 @pytest.mark.parametrize(
@@ -112,10 +115,25 @@ def test_an_email_answer_is_canonical_or_refused(value: object, expected: str | 
         ("mail: ada@example.com, thanks", "ada@example.com"),
         ("no address here", None),
         ("ada@example", None),
+        (
+            "write to ada.lovelace+shop@mail.example.co.uk or me",
+            "ada.lovelace+shop@mail.example.co.uk",
+        ),
+        ("first ada@example.com then grace@example.com", "ada@example.com"),
+        (f"{'a' * 65}@example.com", None),  # longer than any mailbox name
     ],
 )
 def test_an_email_is_found_in_a_sentence(text: str, expected: str | None) -> None:
     assert find_email(text) == expected
+
+
+@pytest.mark.parametrize("text", list(LONG_RUNS.values()), ids=list(LONG_RUNS))
+def test_finding_an_email_takes_linear_time(text: str) -> None:
+    """200 KB without spaces: the unanchored pattern rescanned the run from each character
+    (20 KB took 4 s, 200 KB would take minutes); a linear scan takes milliseconds."""
+    started = time.perf_counter()
+    find_email(text)
+    assert time.perf_counter() - started < LINEAR_BOUND_S
 
 
 def test_an_email_is_compared_canonically() -> None:

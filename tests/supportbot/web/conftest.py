@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from common.channel_signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_request
 from supportbot.rasa_client import RasaClient
 from supportbot.settings import Settings
 from supportbot.web.app import create_app
@@ -25,29 +26,38 @@ _TRACKER_PATH = re.compile(r"^/conversations/([^/]+)/tracker(/events)?$")
 
 @dataclass
 class FakeRasa:
-    """Just enough of Rasa's REST channel and HTTP API: it echoes, and pauses on "human"."""
+    """Just enough of Rasa's REST channel and HTTP API: it echoes, and pauses on "human". Like
+    the real server, it answers only signed messages and the API token only in a header."""
 
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     paused: dict[str, bool] = field(default_factory=dict)
     received_metadata: list[dict[str, Any]] = field(default_factory=list)
-    # The query parameters of each append, without the token (how the events were delivered).
+    # The browser address the web app forwarded with each message.
+    client_addresses: list[str | None] = field(default_factory=list)
+    # The query parameters of each append (how the events were delivered).
     append_params: list[dict[str, str]] = field(default_factory=list)
     down: bool = False
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("connection refused")
+        if "token" in request.url.params:
+            return httpx.Response(401)
         if request.url.path == "/webhooks/rest/webhook":
+            timestamp = request.headers.get(TIMESTAMP_HEADER)
+            signature = request.headers.get(SIGNATURE_HEADER)
+            if not verify_request(request.content, timestamp, signature, SESSION_SECRET):
+                return httpx.Response(401)
             body = json.loads(request.content)
             return httpx.Response(200, json=self._message(body))
         match = _TRACKER_PATH.match(request.url.path)
         if match is None:
             return httpx.Response(404)
-        if request.url.params.get("token") != RASA_TOKEN:
+        if request.headers.get("authorization") != f"Bearer {RASA_TOKEN}":
             return httpx.Response(401)
         sender = match.group(1)
         if match.group(2) and request.method == "POST":
-            self.append_params.append({k: v for k, v in request.url.params.items() if k != "token"})
+            self.append_params.append(dict(request.url.params))
             for event in json.loads(request.content):
                 if event["event"] in ("pause", "resume"):
                     self.paused[sender] = event["event"] == "pause"
@@ -61,6 +71,7 @@ class FakeRasa:
     def _message(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         sender, text = body["sender"], body["message"]
         self.received_metadata.append(body.get("metadata") or {})
+        self.client_addresses.append(body.get("client_address"))
         log = self.events.setdefault(sender, [])
         log.append({"event": "user", "text": text, "timestamp": 1.0})
         if self.paused.get(sender):
@@ -95,7 +106,10 @@ ON_LOOPBACK: dict[str, Any] = {"base_url": "http://127.0.0.1:8000", "client": ("
 
 def client_for(rasa: FakeRasa, settings: Settings, **client_options: Any) -> TestClient:
     client = RasaClient(
-        "http://rasa.test", settings.rasa_api_token, transport=httpx.MockTransport(rasa.handle)
+        "http://rasa.test",
+        settings.rasa_api_token,
+        session_secret=settings.session_secret,
+        transport=httpx.MockTransport(rasa.handle),
     )
     return TestClient(create_app(settings, rasa=client), **client_options)
 

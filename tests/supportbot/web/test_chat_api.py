@@ -65,6 +65,14 @@ def test_only_the_customer_token_is_forwarded_as_metadata(web: TestClient, rasa:
     assert rasa.received_metadata == [{"customer_token": "signed.token.value"}]
 
 
+def test_the_browser_address_goes_to_rasa_inside_the_signed_message(
+    web: TestClient, rasa: FakeRasa
+):
+    say(web, "hi")
+    # The fake answers only a valid signature; TestClient's peer is "testclient".
+    assert rasa.client_addresses == ["testclient"]
+
+
 def test_blank_and_oversized_messages_get_a_clear_error(web: TestClient, rasa: FakeRasa):
     blank = web.post("/api/chat/messages", json={"text": "   "})
     huge = web.post("/api/chat/messages", json={"text": "x" * 1001})

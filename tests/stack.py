@@ -230,6 +230,30 @@ def signed_message(sender: str, text: str, client_address: str | None = None) ->
     return {"content": body, "headers": headers}
 
 
+def seeded_customer(crm_url: str, index: int) -> tuple[str, int]:
+    """The email and first order number of the `index`-th seeded customer after Ada and Grace.
+
+    Failed verifications are counted per email and per order across conversations, so a test
+    that verifies (or fails on purpose) takes a customer no other test on the stack uses."""
+    from sqlalchemy import select
+
+    from supportbot.crm.models import Customer, Order
+
+    with crm_session(crm_url) as crm:
+        customers = crm.session.scalars(
+            select(Customer)
+            .where(Customer.email.not_in(["ada@example.com", "grace@example.com"]))
+            .where(Customer.orders.any())
+            .order_by(Customer.id)
+        ).all()
+        customer = customers[index]
+        first = crm.session.scalars(
+            select(Order.number).where(Order.customer_id == customer.id).order_by(Order.number)
+        ).first()
+        assert first is not None
+        return customer.email, first
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("stack")

@@ -35,6 +35,7 @@ from tests.stack import (
     RASA_PYTHON,
     Stack,
     free_port,
+    seeded_customer,
     serving,
 )
 
@@ -76,19 +77,18 @@ def forged_tracker(sender: str, action: str, slots: dict[str, object]) -> dict[s
 def test_the_action_server_answers_only_rasa(stack: Stack) -> None:
     webhook = f"{stack.action_url}/webhook"
     verified = "it-security-bound-0001"
+    email, order = seeded_customer(stack.crm_url, 1)
     stack.say(verified, "where is my order?")
-    stack.say(verified, "100002")
-    assert "you're verified" in text_of(stack.say(verified, "grace@example.com"))
+    stack.say(verified, str(order))
+    assert "you're verified" in text_of(stack.say(verified, email))
 
     # The issue's forgeries: order guessing with a reset counter, and a bound sender's invoices.
-    guess = forged_tracker(
-        "it-security-forger", "validate_track_order_form", {"email": "grace@example.com"}
-    )
+    guess = forged_tracker("it-security-forger", "validate_track_order_form", {"email": email})
     invoices = forged_tracker(verified, "action_show_invoices", {})
     for body in (guess, invoices):
         response = httpx.post(webhook, json=body, timeout=10)
         assert response.status_code == 401
-        assert "INV-" not in response.text
+        assert "INV-" not in response.text and email not in response.text
     wrong = httpx.post(
         webhook, json=invoices, headers={"Authorization": "Bearer not-the-secret"}, timeout=10
     )
@@ -120,10 +120,12 @@ def test_the_action_server_listens_on_loopback_only(stack: Stack) -> None:
 
 
 def test_guessing_order_numbers_for_an_email_ends_in_a_lock(stack: Stack) -> None:
-    """Ten wrong order numbers for grace@example.com as fast as the bot answers, then her real
-    one: never verified. The real one is sent right after a counted failure, so it always falls
-    inside the wait that failure started (at least 2 s; a turn takes a fraction of that)."""
+    """Ten wrong order numbers for a customer's email as fast as the bot answers (Grace's in the
+    issue; here one no other test verifies), then the real one: never verified. The real one is
+    sent right after a counted failure, so it always falls inside the wait that failure started
+    (at least 2 s; a turn takes a fraction of that)."""
     sender = "it-security-guesser-0001"
+    email, order = seeded_customer(stack.crm_url, 2)
     said: list[str] = []
     asking = False  # the form is waiting for an order number
 
@@ -132,25 +134,24 @@ def test_guessing_order_numbers_for_an_email_ends_in_a_lock(stack: Stack) -> Non
         if not asking:
             said.append(text_of(stack.say(sender, "where is my order?")))
         said.append(text_of(stack.say(sender, str(order))))
-        reply = text_of(stack.say(sender, "grace@example.com"))
+        reply = text_of(stack.say(sender, email))
         said.append(reply)
         asking = "Let's try again" in reply
         return reply
 
-    for guess in range(100010, 100020):
-        attempt(guess)
+    wrong = iter(range(199000, 199999))  # no such orders: every guess is wrong
+    for _ in range(10):
+        attempt(next(wrong))
     deadline = time.monotonic() + 90
-    guess = 100020
-    while "don't match" not in attempt(guess):  # refused tries are not even checked
+    while "don't match" not in attempt(next(wrong)):  # refused tries are not even checked
         assert time.monotonic() < deadline, "no try was checked for 90 s"
-        guess += 1
-    attempt(100002)
+    attempt(order)
 
     assert not any("you're verified" in reply for reply in said)
     assert any("I couldn't verify that the order is yours" in reply for reply in said)
     with crm_session(stack.crm_url) as crm:
         assert crm.interactions.verified_customer_id(sender) is None
-    assert "INV-500002" not in text_of(stack.say(sender, "/get_invoice"))
+    assert "INV-" not in text_of(stack.say(sender, "/get_invoice"))
 
 
 def test_the_bearer_agent_api_is_gone(stack: Stack, web: str) -> None:

@@ -42,10 +42,16 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager
 
-from assistant.environment import SESSION_SECRET_VARIABLE, session_secret
+from assistant.environment import (
+    SESSION_SECRET_VARIABLE,
+    conversation_max_age,
+    session_secret,
+    trusted_proxies,
+)
 from common import conversation_ids
 from common.channel_signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, client_key, verify_request
 from common.chat_messages import MAX_MESSAGE_LENGTH, bot_message
+from common.client_addresses import Network, client_group
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +71,7 @@ def _required_session_secret(channel: str) -> str:
     if not secret:
         raise ValueError(
             f"{SESSION_SECRET_VARIABLE} is not set: the {channel} channel checks what the web app "
-            "signed with it (`supportbot env` prints it)"
+            "signed with it (`supportbot run` passes it on)"
         )
     return secret
 
@@ -109,6 +115,8 @@ class OriginCheckedSocketIOInput(SocketIOInput):
     allowed_origins: list[str]
     session_secret: str
     redis_url: str
+    conversation_max_age: int
+    trusted_proxies: tuple[Network, ...]
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
@@ -122,6 +130,8 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         if not channel.allowed_origins:
             raise ValueError("the socketio channel needs allowed_origins in credentials.yml")
         channel.session_secret = _required_session_secret("socketio")
+        channel.conversation_max_age = conversation_max_age()
+        channel.trusted_proxies = trusted_proxies()
         return channel
 
     def get_output_channel(self) -> SocketIOOutput | None:
@@ -152,7 +162,9 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         async def session_request(sid: str, data: Any) -> None:
             token = data.get("session_id") if isinstance(data, dict) else None
             conversation_id = conversation_ids.verify(
-                token if isinstance(token, str) else None, self.session_secret
+                token if isinstance(token, str) else None,
+                self.session_secret,
+                max_age=self.conversation_max_age,
             )
             if conversation_id is None:
                 logger.info("socket.io session refused: no conversation id signed by the web app")
@@ -162,9 +174,17 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             previous = session.get("conversation_id")
             if previous and previous != conversation_id:
                 await _done(sio.leave_room(sid, previous, namespace=namespace))
-            # The connecting peer (engine.io's Sanic driver puts 127.0.0.1 in REMOTE_ADDR).
+            # The connecting peer (engine.io's Sanic driver puts 127.0.0.1 in REMOTE_ADDR), or
+            # the client a trusted reverse proxy names: else everyone behind the proxy would
+            # share one count of failed verifications, and one guesser would lock them all out.
             request = sio.get_environ(sid, namespace=namespace).get("sanic.request")
-            address = (request.remote_addr or request.ip) if request is not None else ""
+            address = (
+                client_group(
+                    request.ip, request.headers.get("x-forwarded-for"), self.trusted_proxies
+                )
+                if request is not None
+                else ""
+            )
             await sio.save_session(
                 sid,
                 {

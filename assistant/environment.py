@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from common import conversation_ids
+from common.client_addresses import Network, trusted_networks
+
 SESSION_SECRET_VARIABLE = "SUPPORTBOT_SESSION_SECRET"
 API_TOKEN_VARIABLE = "SUPPORTBOT_RASA_TOKEN"
 ENCODER_DIR_VARIABLE = "SUPPORTBOT_ENCODER_DIR"
@@ -45,3 +48,18 @@ def action_timeout() -> float:
     except ValueError:
         seconds = DEFAULT_ACTION_TIMEOUT_S
     return seconds if 0 < seconds <= 300 else DEFAULT_ACTION_TIMEOUT_S
+
+
+CONVERSATION_MAX_AGE_VARIABLE = "SUPPORTBOT_CONVERSATION_MAX_AGE"
+TRUSTED_PROXIES_VARIABLE = "SUPPORTBOT_TRUSTED_PROXIES"
+
+
+def conversation_max_age() -> int:
+    """Seconds a widget conversation (and its socket.io session token) lives; as the web app's."""
+    raw = os.environ.get(CONVERSATION_MAX_AGE_VARIABLE, "").strip()
+    return int(raw) if raw.isdigit() else conversation_ids.MAX_AGE_S
+
+
+def trusted_proxies() -> tuple[Network, ...]:
+    """The reverse proxies whose X-Forwarded-For names the client (none by default)."""
+    return trusted_networks(os.environ.get(TRUSTED_PROXIES_VARIABLE, ""))

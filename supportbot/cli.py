@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 def _env(args: argparse.Namespace) -> int:
     # One KEY=VALUE per line, so the Makefile can say `env $(supportbot env) rasa ...`.
     for name, value in get_settings().rasa_environment.items():
-        if name in SECRET_VARIABLES.values():
-            continue  # what this prints ends up on a command line (the Makefile's `env`)
+        # What this prints ends up on a command line (the Makefile's `env`): no secret, no
+        # password, no URL that carries credentials (the rasa commands it serves need none).
+        if name in SECRET_VARIABLES.values() or name == "TRACKER_PASSWORD" or "@" in value:
+            continue
         if any(c.isspace() for c in value):
             raise SettingsError(f"{name} must not contain whitespace, got {value!r}")
         print(f"{name}={value}")

@@ -106,7 +106,7 @@ class WebGuards:
             max_body_bytes=_int(
                 env, "SUPPORTBOT_MAX_BODY_BYTES", defaults.max_body_bytes, minimum=1024
             ),
-            trusted_proxies=_networks(env, "SUPPORTBOT_TRUSTED_PROXIES"),
+            trusted_proxies=_networks(env, TRUSTED_PROXIES_VARIABLE),
         )
 
 
@@ -281,7 +281,7 @@ class Settings:
             verification_lock_seconds=_int(env, "SUPPORTBOT_VERIFICATION_LOCK", 900, minimum=60),
             binding_ttl_seconds=_int(env, "SUPPORTBOT_BINDING_TTL", 3600, minimum=60),
             conversation_max_age_seconds=_int(
-                env, "SUPPORTBOT_CONVERSATION_MAX_AGE", 12 * 3600, minimum=300
+                env, CONVERSATION_MAX_AGE_VARIABLE, 12 * 3600, minimum=300
             ),
             # Faults
             action_server_host=env.get("SUPPORTBOT_ACTION_HOST", "").strip() or "127.0.0.1",
@@ -328,6 +328,9 @@ SECRET_VARIABLES = {
 LOCAL_SECRETS_FILE = "local-secrets.env"
 # Faults: how long Rasa waits for one action server call (assistant/environment.py reads it).
 ACTION_TIMEOUT_VARIABLE = "SUPPORTBOT_ACTION_TIMEOUT"
+# Read by the web app and, through `rasa_environment`, by the socket.io channel.
+CONVERSATION_MAX_AGE_VARIABLE = "SUPPORTBOT_CONVERSATION_MAX_AGE"
+TRUSTED_PROXIES_VARIABLE = "SUPPORTBOT_TRUSTED_PROXIES"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 _ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:(?P<port>[1-9][0-9]{0,4}))?")
 
@@ -371,6 +374,12 @@ def _rasa_environment(
     if action_secret:
         values["SUPPORTBOT_ACTION_SECRET"] = action_secret
     values[ACTION_TIMEOUT_VARIABLE] = str(_seconds(env, ACTION_TIMEOUT_VARIABLE, 3.0))
+    # The socket.io channel: how long its session tokens live (as the web app's conversations),
+    # and whose X-Forwarded-For it believes when it names a client for the verification guard.
+    values[CONVERSATION_MAX_AGE_VARIABLE] = str(
+        _int(env, CONVERSATION_MAX_AGE_VARIABLE, 12 * 3600, minimum=300)
+    )
+    values[TRUSTED_PROXIES_VARIABLE] = ",".join(_networks(env, TRUSTED_PROXIES_VARIABLE))
     if values["LOCK_STORE_TYPE"] not in {"in_memory", "redis"}:
         raise SettingsError(
             f"LOCK_STORE_TYPE must be in_memory or redis, got {values['LOCK_STORE_TYPE']!r}"

@@ -254,6 +254,32 @@ def seeded_customer(crm_url: str, index: int) -> tuple[str, int]:
         return customer.email, first
 
 
+def agent_token(crm_url: str, email: str, name: str, scopes: list[str]) -> str:
+    """An API token with `scopes` for a new agent, issued by a new admin (as an admin's
+    `supportbot agent token create` does)."""
+    from supportbot.console.audit import Source
+    from supportbot.console.auth import Agents, CurrentAgent
+    from supportbot.console.models import AgentRole
+    from supportbot.console.tokens import AgentTokens
+    from supportbot.crm.models import utcnow
+
+    with crm_session(crm_url) as crm:
+        agents = Agents(crm.session)
+        agent = agents.create(email, name, "integration-password")
+        admin = agents.create(
+            f"admin-{email}", "Robin Admin", "integration-password", AgentRole.ADMIN
+        )
+        crm.session.flush()
+        issued = AgentTokens(crm.session).issue(
+            agent,
+            scopes,
+            days=1,
+            issued_by=CurrentAgent.of(admin, utcnow()),
+            source=Source.command_line(AUDIT_SECRET),
+        )
+        return issued.token
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("stack")

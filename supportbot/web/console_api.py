@@ -199,7 +199,8 @@ def export_conversations(
         details={
             "format": format,
             "count": len(records),
-            "filters": filters.model_dump(mode="json", exclude_none=True),
+            # Which filters, not their values: free text and the customer name people.
+            "filters": sorted(filters.model_dump(mode="json", exclude_none=True)),
         },
     )
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")

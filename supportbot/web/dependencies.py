@@ -19,6 +19,7 @@ from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 from common import conversation_ids
+from common.client_addresses import client_group
 from supportbot.console.audit import Source
 from supportbot.console.auth import Agents, CurrentAgent
 from supportbot.console.tokens import AgentTokens, Scope
@@ -266,8 +267,11 @@ AdminExport = Annotated[CurrentAgent, Depends(admin_exporting)]
 
 def audit_source(request: Request, settings: AppSettings) -> Source:
     """The client, as the audit trail names it: a keyed hash of its address, never in clear."""
-    client = request.client.host if request.client else None
-    return Source.client(client, settings.require("audit_secret"))
+    # The client as the rate limits count it (an IPv6 /64), so both name it alike.
+    return Source.client(
+        client_group(request.client.host) if request.client else None,
+        settings.require("audit_secret"),
+    )
 
 
 AuditSource = Annotated[Source, Depends(audit_source)]

@@ -54,7 +54,14 @@ def _host_name(host_header: str) -> str:
 
 def _local_request(request: Request) -> bool:
     client = request.client.host if request.client else ""
-    return is_loopback(_host_name(request.headers.get("host", ""))) and is_loopback(client)
+    # A proxy on this machine would make a remote visitor look local: anything it forwarded
+    # is not a local request.
+    forwarded = any(h in request.headers for h in ("x-forwarded-for", "forwarded", "x-real-ip"))
+    return (
+        not forwarded
+        and is_loopback(_host_name(request.headers.get("host", "")))
+        and is_loopback(client)
+    )
 
 
 def shop_page(*, signed_in_as: str | None = None, customer_token: str | None = None) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import logging
 import math
 import time
@@ -26,6 +25,7 @@ from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from common.client_addresses import client_group
 from common.conversation_ids import SignedConversation
 from supportbot.settings import WebGuards
 from supportbot.web.dependencies import WidgetConversation
@@ -104,18 +104,9 @@ class RateLimiter:
 
 
 def client_address(request: Request) -> str:
-    """The client's address (the peer's, or what a trusted proxy says: app.py); for IPv6 its
-    /64, which one subscriber usually has whole (counting each address would let them rotate)."""
-    host = request.client.host if request.client else "unknown"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return host
+    """The client's address (the peer's, or what a trusted proxy says: app.py), for IPv6 its /64
+    (common/client_addresses.py)."""
+    return client_group(request.client.host if request.client else "unknown")
 
 
 def _limiter(request: Request) -> RateLimiter:

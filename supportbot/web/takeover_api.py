@@ -19,6 +19,7 @@ from fastapi import APIRouter, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from supportbot.console.auth import CurrentAgent
+from supportbot.console.tokens import Scope
 from supportbot.rasa_client import RasaRequestError, RasaUnavailable
 from supportbot.web.chat_api import not_blank
 from supportbot.web.dependencies import (
@@ -74,9 +75,13 @@ async def live(
     agent: TakeoverAgent,
     sender_id: SenderId,
     rasa: Rasa,
+    settings: AppSettings,
     after: Annotated[int, Query(ge=0)] = 0,
 ) -> TranscriptView:
-    """The messages after the first `after` (the agent's chat view polls this)."""
+    """The messages after the first `after` (the agent's chat view polls this). A token that may
+    not read conversations sees only the one its agent has claimed."""
+    if agent.scopes is not None and Scope.READ not in agent.scopes:
+        await committed(settings, lambda crm: crm.handoffs.check_holder(sender_id, agent.id))
     return TranscriptView.after(await rasa.transcript(sender_id), after)
 
 

@@ -11,15 +11,10 @@ import sqlite3
 import httpx
 import pytest
 
-from supportbot.console.audit import Source
-from supportbot.console.auth import Agents, CurrentAgent
-from supportbot.console.models import AgentRole
-from supportbot.console.tokens import AgentTokens
-from supportbot.crm.models import utcnow
 from supportbot.rasa_client import RasaClient
 from supportbot.store import crm_session
 from supportbot.web.app import create_app
-from tests.stack import API_TOKEN, AUDIT_SECRET, WEB_PORT, Stack
+from tests.stack import API_TOKEN, WEB_PORT, Stack, agent_token
 
 pytestmark = pytest.mark.integration
 
@@ -92,24 +87,7 @@ def web_client(stack: Stack) -> httpx.AsyncClient:
 
 def takeover_token(stack: Stack) -> str:
     """An API token with the scope `takeover` for a new agent, Sam, issued by an admin."""
-    with crm_session(stack.crm_url) as crm:
-        agents = Agents(crm.session)
-        sam = agents.create("it-sam@support.test", "Sam Reed", "integration-password")
-        admin = agents.create(
-            "it-admin@support.test", "Robin Admin", "integration-password", AgentRole.ADMIN
-        )
-        crm.session.flush()
-        return (
-            AgentTokens(crm.session)
-            .issue(
-                sam,
-                ["takeover"],
-                days=1,
-                issued_by=CurrentAgent.of(admin, utcnow()),
-                source=Source.command_line(AUDIT_SECRET),
-            )
-            .token
-        )
+    return agent_token(stack.crm_url, "it-sam@support.test", "Sam Reed", ["takeover"])
 
 
 async def test_widget_api_with_a_signed_token_handoff_and_agent_reply(stack: Stack) -> None:

@@ -17,7 +17,6 @@ PERSONAL = [
     ("GET", "/console"),
     ("GET", "/api/console/me"),
     ("GET", "/api/console/conversations"),
-    ("GET", "/api/agent/conversations/conv-1"),
 ]
 
 

@@ -75,6 +75,15 @@ def test_demo_pages_answer_404_unless_asked_on_and_from_loopback(
         assert on_loopback.get("/demo/ada").status_code == 200, local
 
 
+def test_demo_pages_refuse_what_a_local_proxy_forwarded(crm_url: str, rasa: FakeRasa):
+    """A reverse proxy on this machine keeps Host and peer on loopback for a remote visitor."""
+    settings = make_settings(demo_pages=True, database_url=crm_url)
+    web = client_for(rasa, settings, base_url="http://127.0.0.1:8000", client=("127.0.0.1", 1))
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+        page = web.get("/demo/ada", headers={header: "203.0.113.9"})
+        assert page.status_code == 404 and "data-customer-token" not in page.text
+
+
 def test_make_run_leaves_the_demo_pages_off():
     commands = subprocess.run(
         ["make", "-n", "run"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True

@@ -1,7 +1,7 @@
 """agents: roles, the login lockout, scoped API tokens and the audit trail
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 import sqlalchemy as sa

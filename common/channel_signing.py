@@ -18,13 +18,14 @@ import json
 import time
 from typing import Any
 
+from common.keyed_hashes import keyed_hash
+
 TIMESTAMP_HEADER = "X-Supportbot-Timestamp"
 SIGNATURE_HEADER = "X-Supportbot-Signature"
 # How old (or how far ahead, between two clocks) a signed request may be; against replays.
 MAX_AGE_S = 60
 
 _REQUEST_LABEL = b"supportbot rest request v1\n"
-_CLIENT_LABEL = b"supportbot client v1\n"
 
 
 def _request_mac(timestamp: str, body: bytes, secret: str) -> str:
@@ -66,5 +67,4 @@ def verify_request(
 def client_key(address: str, secret: str) -> str:
     """An opaque, stable key for a client address: counts failures per client without keeping
     (or logging) the address itself."""
-    mac = hmac.new(secret.encode(), _CLIENT_LABEL + address.encode(), hashlib.sha256)
-    return mac.hexdigest()[:32]
+    return keyed_hash(secret, "client", address)

@@ -21,6 +21,8 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from common.keyed_hashes import keyed_hash
+
 COOKIE_NAME = "supportbot_conversation"
 # How long a conversation lives from its start, unless the caller says otherwise.
 MAX_AGE_S = 12 * 3600
@@ -46,13 +48,9 @@ def customer_principal(customer_id: int) -> str:
     return f"customer:{customer_id}"
 
 
-def _key(secret: str, purpose: str) -> bytes:
-    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
-
-
 def _tag(principal: str, secret: str) -> str:
     # Keyed, so the cookie does not show the CRM's customer id to whoever reads it.
-    return hmac.new(_key(secret, "principal"), principal.encode(), hashlib.sha256).hexdigest()[:16]
+    return keyed_hash(secret, "principal", principal, length=16)
 
 
 def _mac(payload: str, secret: str) -> str:

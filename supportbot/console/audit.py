@@ -11,8 +11,6 @@ can check a suspected address or email against it; without the key it tells noth
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from common.keyed_hashes import keyed_hash
 from supportbot.console.models import AuditEntry
 from supportbot.crm.models import utc_iso, utcnow
 
@@ -33,8 +32,7 @@ MAX_LISTED = 500
 
 def pseudonym(kind: str, value: str, key: str) -> str:
     """`kind:<16 hex digits>`: a keyed hash of `value` that names it without revealing it."""
-    digest = hmac.new(key.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
-    return f"{kind}:{digest[:16]}"
+    return f"{kind}:{keyed_hash(key, f'audit {kind}', value, length=16)}"
 
 
 def agent_actor(agent_id: int) -> str:

@@ -14,8 +14,6 @@ on one email wait for each other instead of each seeing the count before the oth
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from common.keyed_hashes import keyed_hash
 from supportbot.crm.models import VerificationFailure, as_utc
 
 # A key whose last failure is this old starts again from nothing (and its row is purged).
@@ -64,10 +63,9 @@ class GuardKeys:
 def guard_keys(secret: str, *, email: str, order_number: str, client: str) -> GuardKeys:
     """Hash what a try names (the canonical email and order number, and the client) under a key
     of its own derived from `secret`."""
-    key = hmac.new(secret.encode(), b"supportbot verification guard", hashlib.sha256).digest()
 
     def mac(kind: str, value: str) -> str:
-        return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+        return keyed_hash(secret, "verification guard", f"{kind}:{value}", length=64)
 
     return GuardKeys(
         email=mac("email", email),

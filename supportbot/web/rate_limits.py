@@ -11,8 +11,6 @@ lives with the accounts (the CRM).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import math
 import time
@@ -27,6 +25,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from common.client_addresses import client_group
 from common.conversation_ids import SignedConversation
+from common.keyed_hashes import keyed_hash
 from supportbot.settings import WebGuards
 from supportbot.web.dependencies import WidgetConversation
 
@@ -63,7 +62,7 @@ class RateLimiter:
         else:
             storage = storage_from_string("memory://", wrap_exceptions=True)
         self._strategy = MovingWindowRateLimiter(storage)
-        self._key = key_secret.encode()
+        self._secret = key_secret
         self.chat_send_per_client = Rule.parse("chat-send-client", guards.chat_send_per_client)
         self.chat_send_per_conversation = Rule.parse(
             "chat-send-conversation", guards.chat_send_per_conversation
@@ -77,7 +76,7 @@ class RateLimiter:
     def pseudonym(self, value: str) -> str:
         """A keyed hash: the same client or conversation always gets the same one, and nobody
         without the key can tell which it is."""
-        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()[:16]
+        return keyed_hash(self._secret, "rate limits", value, length=16)
 
     def hit(self, rule: Rule, value: str) -> None:
         """Count one request of `value` (an address or a conversation id) against `rule`; 429

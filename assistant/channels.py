@@ -30,7 +30,6 @@ import asyncio
 import inspect
 import json
 import logging
-import re
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -50,7 +49,12 @@ from assistant.environment import (
 )
 from common import conversation_ids
 from common.channel_signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, client_key, verify_request
-from common.chat_messages import MAX_MESSAGE_LENGTH, bot_message
+from common.chat_messages import (
+    MAX_CUSTOMER_TOKEN_LENGTH,
+    MAX_MESSAGE_LENGTH,
+    SENDER_ID,
+    bot_message,
+)
 from common.client_addresses import Network, client_group
 
 logger = logging.getLogger(__name__)
@@ -59,10 +63,7 @@ logger = logging.getLogger(__name__)
 # escaped in JSON as \uXXXX, with a customer token and room to spare. socket.io's limit is
 # per engine.io packet.
 MAX_CHANNEL_BODY_BYTES = 16 * 1024
-# As the web app's (supportbot/rasa_client.py, check_sender_id): no path, query or newline.
-_SENDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# What the web app forwards: a customer token (checked by the action server) and an address.
-MAX_CUSTOMER_TOKEN_LENGTH = 2048
+# What the web app forwards besides the token (checked by the action server): an address.
 MAX_CLIENT_ADDRESS_LENGTH = 64
 
 
@@ -325,7 +326,7 @@ def _customer_message(body: bytes, secret: str) -> tuple[str, str, dict[str, str
     if not isinstance(data, dict):
         return _refusal(400, "The body is a JSON object with sender and message.")
     sender = data.get("sender")
-    if not isinstance(sender, str) or not _SENDER_ID.fullmatch(sender):
+    if not isinstance(sender, str) or not SENDER_ID.fullmatch(sender):
         return _refusal(400, "A message needs a sender: 1-64 letters, digits, '-' or '_'.")
     text = data.get("message")
     if not isinstance(text, str) or not text.strip():

@@ -6,12 +6,18 @@ messages), so both show a message alike; hence no dependency beyond the standard
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # The longest customer message the assistant takes, through either door: the web app's REST proxy
 # and the Rasa server's socket.io channel.
 MAX_MESSAGE_LENGTH = 1000
+# A conversation (Rasa sender) id: nothing that could smuggle a path or a query into a URL.
+# Checked with fullmatch: `$` would let a trailing newline through.
+SENDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# A host page's signed customer token, as either door passes it on.
+MAX_CUSTOMER_TOKEN_LENGTH = 2048
 HANDBACK_TEXT = "You're back with the assistant. How else can I help?"
 # Status lines (not chat bubbles) the console posts, named in a bot event's metadata["notice"].
 AGENT_JOINED = "agent_joined"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -10,9 +9,15 @@ from typing import Any
 import httpx
 
 from common.channel_signing import signed_json
-from common.chat_messages import AGENT_JOINED, HANDBACK, HANDBACK_TEXT, ChatMessage, bot_message
+from common.chat_messages import (
+    AGENT_JOINED,
+    HANDBACK,
+    HANDBACK_TEXT,
+    SENDER_ID,
+    ChatMessage,
+    bot_message,
+)
 
-_SENDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Messages the console posts are also pushed at once to a widget connected over socket.io: Rasa
 # runs the appended BotUttered events' side effects through that channel's output, which emits
 # them to the socket.io room named by the conversation id (rasa/server.py, `append_events`).
@@ -36,7 +41,7 @@ class Transcript:
 def check_sender_id(sender_id: str) -> str:
     """Refuse sender ids that could smuggle a path or query into a URL (fullmatch: `$` would
     let a trailing newline through)."""
-    if not isinstance(sender_id, str) or not _SENDER_ID.fullmatch(sender_id):
+    if not isinstance(sender_id, str) or not SENDER_ID.fullmatch(sender_id):
         raise ValueError("a conversation id has 1-64 letters, digits, '-' or '_'")
     return sender_id
 

@@ -19,6 +19,7 @@ from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 from common import conversation_ids
+from common.chat_messages import MAX_CUSTOMER_TOKEN_LENGTH
 from common.client_addresses import client_group
 from supportbot.console.audit import Source
 from supportbot.console.auth import Agents, CurrentAgent
@@ -90,7 +91,6 @@ SenderId = Annotated[str, Path(), AfterValidator(_valid_sender_id)]
 
 
 CUSTOMER_TOKEN_HEADER = "X-Customer-Token"
-MAX_CUSTOMER_TOKEN_LENGTH = 2048
 
 
 def customer_token(request: Request) -> str | None:

@@ -31,6 +31,7 @@ import inspect
 import json
 import logging
 import traceback
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -156,6 +157,14 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             manager = AsyncRedisManager(self.redis_url)
             manager.set_server(sio)
             sio.manager = manager
+
+            @blueprint.listener("before_server_start")
+            async def own_host_id(*_: Any) -> None:
+                # Sanic forks its workers after this server was built, so they would share the
+                # manager's host id; python-socketio >= 5.10 delivers a message on its own host
+                # and drops it from the queue when it bears that host's id, so a message one
+                # worker sent would never reach a socket held by another.
+                manager.host_id = uuid.uuid4().hex
 
         # python-socketio keeps one handler per event and namespace (Server.on stores
         # handlers[namespace][event]), so these replace Rasa's trusting handlers.

@@ -133,6 +133,48 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
         ) from None
 
 
+# --- privacy (issue 16): what is masked where, how long conversations are kept ------------------
+
+# The kinds of personal data supportbot.privacy.pii finds (Presidio's entity names, and ours).
+PII_ENTITIES = (
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "IBAN_CODE",
+    "PERSON",
+    "STREET_ADDRESS",
+)
+
+
+@dataclass(frozen=True)
+class PrivacyRules:
+    """Masked before storage: in transcripts (the tracker store) and the CRM's free text, in
+    exports and the review file. Logs are masked always, whatever this says. Names and addresses
+    stay by default: agents need them, and a form may use an address a turn later."""
+
+    stored_entities: tuple[str, ...] = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE")
+    # Conversations older than this are erased by the retention job (agent-flagged ones kept).
+    retention_days: int = 180
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PrivacyRules:
+        defaults = cls()
+        raw = env.get("SUPPORTBOT_REDACT_ENTITIES")
+        entities = defaults.stored_entities
+        if raw is not None:
+            entities = tuple(part.strip().upper() for part in raw.split(",") if part.strip())
+            unknown = sorted(set(entities) - set(PII_ENTITIES))
+            if unknown:
+                raise SettingsError(
+                    f"SUPPORTBOT_REDACT_ENTITIES names unknown types {', '.join(unknown)}; "
+                    f"known: {', '.join(PII_ENTITIES)}"
+                )
+        return cls(
+            stored_entities=entities,
+            retention_days=_int(env, "SUPPORTBOT_RETENTION_DAYS", 180, minimum=1),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration. Build it with `Settings.from_env()` or `get_settings()`."""
@@ -201,6 +243,8 @@ class Settings:
     login_max_failures: int = 5
     login_failure_window_seconds: int = 900
     login_lockout_seconds: int = 900
+    # Privacy (issue 16).
+    privacy: PrivacyRules = field(default_factory=PrivacyRules)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -293,6 +337,7 @@ class Settings:
                 env, "SUPPORTBOT_LOGIN_FAILURE_WINDOW", 900, minimum=1
             ),
             login_lockout_seconds=_int(env, "SUPPORTBOT_LOGIN_LOCKOUT", 900, minimum=1),
+            privacy=PrivacyRules.from_env(env),
         )
 
     @property

@@ -1,0 +1,1 @@
+"""Personal data: found and masked (pii), erased on request, kept no longer than configured."""

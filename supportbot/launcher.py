@@ -19,7 +19,7 @@ from types import FrameType
 from typing import IO
 
 import httpx
-from sqlalchemy import URL, create_engine, make_url, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from supportbot.settings import (
@@ -163,24 +163,6 @@ def _check_prerequisites(settings: Settings) -> None:
         )
 
 
-def _tracker_store_url(rasa_environment: dict[str, str]) -> str | None:
-    """The database endpoints.yml's tracker store opens, as a SQLAlchemy URL."""
-    dialect = rasa_environment.get("TRACKER_DIALECT", "")
-    if dialect == "sqlite":
-        return f"sqlite:///{rasa_environment['TRACKER_DB']}"
-    if dialect != "postgresql":
-        return None  # another dialect: Rasa's own retries will say
-    host, _, port = rasa_environment.get("TRACKER_HOST", "").partition(":")
-    return URL.create(
-        "postgresql+psycopg2",
-        username=rasa_environment.get("TRACKER_USER") or None,
-        password=rasa_environment.get("TRACKER_PASSWORD") or None,
-        host=host or None,
-        port=int(port) if port else None,
-        database=rasa_environment.get("TRACKER_DB") or None,
-    ).render_as_string(hide_password=False)
-
-
 def _unreachable(url: str) -> str | None:
     """Why the database at `url` cannot be opened, or None when it answers."""
     engine = create_engine(
@@ -202,7 +184,7 @@ def _check_stores(settings: Settings) -> None:
     tracker store for ever, and every action would fail on the CRM."""
     stores = {
         "the CRM database": settings.database_url,
-        "Rasa's tracker store": _tracker_store_url(settings.rasa_environment),
+        "Rasa's tracker store": settings.tracker_store_url,
     }
     for name, url in stores.items():
         if not url:

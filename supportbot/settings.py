@@ -348,6 +348,28 @@ class Settings:
         # The default setup runs everything on this machine, so the browser finds Rasa there too.
         return f"http://127.0.0.1:{urlsplit(self.rasa_url).port or 5005}"
 
+    @property
+    def tracker_store_url(self) -> str | None:
+        """The database endpoints.yml's tracker store opens, as a SQLAlchemy URL (None for a
+        dialect other than SQLite and PostgreSQL). Erasure, retention and backups open it too."""
+        from sqlalchemy import URL
+
+        values = self.rasa_environment
+        dialect = values.get("TRACKER_DIALECT", "")
+        if dialect == "sqlite":
+            return f"sqlite:///{values['TRACKER_DB']}"
+        if dialect != "postgresql":
+            return None
+        host, _, port = values.get("TRACKER_HOST", "").partition(":")
+        return URL.create(
+            "postgresql+psycopg2",
+            username=values.get("TRACKER_USER") or None,
+            password=values.get("TRACKER_PASSWORD") or None,
+            host=host or None,
+            port=int(port) if port else None,
+            database=values.get("TRACKER_DB") or None,
+        ).render_as_string(hide_password=False)
+
     def require(self, name: str) -> str:
         """Return the secret attribute `name`, or fail naming its environment variable."""
         value = getattr(self, name)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from supportbot.console.models import Agent, ConversationReview, ConversationTag, ReviewStatus
 from supportbot.crm.models import Customer, Interaction, utc_iso, utcnow
+from supportbot.crm.stored_text import masked
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 25
@@ -418,7 +419,7 @@ def update_review(
     if status is not None:
         item.status = status
     if notes is not None:
-        item.notes = notes
+        item.notes = masked(notes)  # agents may copy what a customer typed
     item.updated_at = utcnow()
     item.updated_by = agent_id
     session.flush()

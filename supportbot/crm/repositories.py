@@ -30,6 +30,7 @@ from supportbot.crm.models import (
     utcnow,
 )
 from supportbot.crm.profile import refresh_profile, satisfaction_estimate, sentiment_trend
+from supportbot.crm.stored_text import masked
 from supportbot.settings import get_settings
 
 MAX_ADDRESS_LENGTH = 300
@@ -108,7 +109,7 @@ class Orders:
             raise OrderNotCancellable(f"order {order.number} is {order.status.value}")
         order.status = OrderStatus.CANCELLED
         order.cancelled_at = utcnow()
-        order.cancellation_reason = reason
+        order.cancellation_reason = None if reason is None else masked(reason)
 
     def change_shipping_address(self, order: Order, address: str) -> None:
         address = address.strip()
@@ -198,8 +199,8 @@ class Tickets:
     ) -> Ticket:
         ticket = Ticket(
             kind=kind,
-            subject=subject[:200],
-            description=description,
+            subject=masked(subject)[:200],
+            description=masked(description),
             customer_id=customer_id,
             sender_id=sender_id,
             priority=priority,
@@ -327,7 +328,8 @@ class Interactions:
             raise ValueError("a CSAT rating is a whole number from 1 to 5")
         interaction = self.start_or_get(sender_id)
         interaction.csat_rating = rating
-        interaction.csat_comment = (comment or "").strip()[:MAX_CSAT_COMMENT_LENGTH] or None
+        comment = (comment or "").strip()[:MAX_CSAT_COMMENT_LENGTH]
+        interaction.csat_comment = masked(comment) or None
         interaction.csat_at = utcnow()
         return interaction
 

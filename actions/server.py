@@ -13,6 +13,10 @@
 - Each worker loads the sentiment model and the knowledge base's passage vectors before it
   answers: the first customer would otherwise wait for them (0.75 s and 3.2 s here), beyond
   Rasa's action timeout (SUPPORTBOT_ACTION_TIMEOUT), and get an apology instead of an answer.
+  It loads the PII detector too, for the next point.
+- POST /privacy/redact (`{"texts": [...]}` -> `{"texts": [...]}`) masks the personal data of
+  the types SUPPORTBOT_REDACT_ENTITIES names: Rasa's tracker store (Python 3.10, where Presidio
+  does not install) calls it before it writes a turn (assistant/transcript_redaction.py).
 
 It lives in `actions/` because it is the action package's process: `supportbot` must not import
 `actions`, and the launcher only names this module on a command line.
@@ -36,6 +40,7 @@ from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
+from supportbot.crm.stored_text import masked
 from supportbot.settings import Settings, get_settings
 
 # By name: run as `-m`, and re-imported in each Sanic worker, __name__ is not the module's.
@@ -43,6 +48,7 @@ logger = logging.getLogger("actions.server")
 
 ACTION_PACKAGE = "actions"
 HEALTH_PATH = "/health"
+REDACT_PATH = "/privacy/redact"
 # Rasa's requests carry the tracker (cut to its recent events) and the domain: well under this.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 # Run before rasa-sdk's own middleware (CORS), so nothing answers a caller without the secret.
@@ -58,6 +64,7 @@ def create_locked_app(secret: str, package: str = ACTION_PACKAGE) -> Sanic:
     app.on_request(partial(_require_secret, _digest(f"Bearer {secret}")), priority=_FIRST)
     # Replaces rasa-sdk's handler for every exception (Sanic refuses a second registration).
     app.error_handler.cached_handlers[(Exception, None)] = _generic_error
+    app.add_route(_redact, REDACT_PATH, methods=["POST"])
     app.before_server_start(_warm_up)
     return app
 
@@ -70,13 +77,25 @@ def load_models() -> None:
     """Load and run once what actions use on a customer's first message; a failure (the CRM
     not reachable yet) is logged and left to the first message, as before."""
     from supportbot.kb import get_knowledge_base
+    from supportbot.privacy.pii import get_pii_detector
     from supportbot.sentiment import get_sentiment_model
 
     try:
+        get_pii_detector().redact("call me on 0123 456789")  # spaCy: about 5 s on first use
         get_sentiment_model().analyse(["hello"])
         get_knowledge_base().answer("how do I return an item?")
     except Exception as error:  # the server must still start: readiness names a missing store
         logger.warning("Could not load the models ahead of time: %s", type(error).__name__)
+
+
+async def _redact(request: Request) -> HTTPResponse:
+    """The texts with the stored types of personal data masked, in the order given."""
+    body = request.json if request.body else None
+    texts = body.get("texts") if isinstance(body, dict) else None
+    if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
+        return response.json({"error": 'expected {"texts": [strings]}'}, status=400)
+    masked_texts = await asyncio.to_thread(lambda: [masked(text) for text in texts])
+    return response.json({"texts": masked_texts})
 
 
 async def _require_secret(expected: bytes, request: Request) -> HTTPResponse | None:

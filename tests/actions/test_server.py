@@ -145,6 +145,44 @@ def test_a_call_with_the_secret_runs_the_action(action_server: str) -> None:
     assert response.status_code == 404
 
 
+def test_the_redaction_route_masks_the_stored_types_for_rasa(action_server: str) -> None:
+    texts = [
+        "card 4111 1111 1111 1111, write to ada.customer@example.com",
+        "IBAN DE89370400440532013000 or call +1 415 555 0132 about order 100004",
+        "thanks, that's all",
+    ]
+    refused = httpx.post(f"{action_server}/privacy/redact", json={"texts": texts})
+    assert refused.status_code == 401
+    assert "4111" not in refused.text
+
+    response = httpx.post(
+        f"{action_server}/privacy/redact", json={"texts": texts}, headers=_with_secret()
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "texts": [
+            "card <CREDIT_CARD>, write to <EMAIL_ADDRESS>",
+            "IBAN <IBAN_CODE> or call <PHONE_NUMBER> about order 100004",
+            "thanks, that's all",
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b'{"texts": "4111 1111 1111 1111"}', b'{"texts": [4111]}', b"[1, 2"]
+)
+def test_the_redaction_route_refuses_anything_but_a_list_of_texts(
+    action_server: str, body: bytes
+) -> None:
+    response = httpx.post(
+        f"{action_server}/privacy/redact",
+        content=body,
+        headers={**_with_secret(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "4111" not in response.text
+
+
 def test_it_listens_on_loopback_only(action_server: str) -> None:
     port = int(action_server.rsplit(":", 1)[1])
     listening = set()

@@ -8,6 +8,10 @@ the longest rule is shorter than RECENT_EVENTS. So a long session comes back as 
 events, the slots and active form as they stood, and the latest events from a customer message
 on. Saving appends only what the turn added. Every event stays in the table:
 `retrieve_full_tracker` (the console, exports, GET /conversations/<id>/tracker) reads them all.
+
+What it writes has the personal data of the configured types masked and the customer token
+dropped (assistant/transcript_redaction.py): the table never holds them, the turn's own tracker
+does.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActiveLoop, Event, LoopInterrupted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import event
+
+from assistant.transcript_redaction import TranscriptRedactor
 
 # A session longer than this is handed over cut; the window is at least RECENT_EVENTS long and
 # starts at a customer message. The cut moves in steps of CUT_STEP events, so the state before
@@ -38,8 +44,14 @@ _STORED = "_supportbot_stored_events"
 class RecentEventsTrackerStore(SQLTrackerStore):
     """SQLTrackerStore whose `retrieve` returns a bounded tracker (see the module docstring)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, redactor: TranscriptRedactor | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if self.event_broker is not None:
+            # Rasa would publish the turn's events unmasked (see transcript_redaction.py).
+            raise ValueError("RecentEventsTrackerStore does not support an event broker")
+        self.redactor = redactor or TranscriptRedactor.from_environment()
         if self.engine.dialect.name == "sqlite":
             # As the CRM's: a write-ahead log, so that saving a turn appends to the log rather
             # than syncing the whole journal, and readers never wait for it.
@@ -104,6 +116,32 @@ class RecentEventsTrackerStore(SQLTrackerStore):
         while len(self._before_cut) > CACHED_SENDERS:
             self._before_cut.popitem(last=False)
         return state
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Append the turn's new events, masked (SQLTrackerStore.save, with masking between
+        reading what is new and writing it; no event broker to stream to)."""
+        with self.session_scope() as session:
+            # Copies: masking must not touch the turn's own tracker.
+            new = [
+                json.loads(json.dumps(e.as_dict()))
+                for e in self._additional_events(session, tracker)
+            ]
+        stored = await self.redactor.stored_events(new)
+        with self.session_scope() as session:
+            for data in stored:
+                parse_data = data.get("parse_data")
+                intent = parse_data.get("intent") if isinstance(parse_data, dict) else None
+                session.add(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=data["event"],
+                        timestamp=data.get("timestamp"),
+                        intent_name=intent.get("name") if isinstance(intent, dict) else None,
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
+            session.commit()
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
         """The events the turn added to a tracker this store handed out; Rasa's count of the

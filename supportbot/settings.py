@@ -447,6 +447,9 @@ def _rasa_environment(
         _int(env, CONVERSATION_MAX_AGE_VARIABLE, 12 * 3600, minimum=300)
     )
     values[TRUSTED_PROXIES_VARIABLE] = ",".join(_networks(env, TRUSTED_PROXIES_VARIABLE))
+    # The tracker store masks these types before it writes a turn, and sends the action server
+    # only the strings that could hold one (assistant/transcript_redaction.py).
+    values["SUPPORTBOT_REDACT_ENTITIES"] = ",".join(PrivacyRules.from_env(env).stored_entities)
     if values["LOCK_STORE_TYPE"] not in {"in_memory", "redis"}:
         raise SettingsError(
             f"LOCK_STORE_TYPE must be in_memory or redis, got {values['LOCK_STORE_TYPE']!r}"

@@ -24,13 +24,18 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from assistant.tracker_store import CUT_STEP, RECENT_EVENTS, RecentEventsTrackerStore
+from assistant.transcript_redaction import TranscriptRedactor
 
 DOMAIN = Domain.load(str(Path(__file__).parents[2] / "domain.yml"))
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> RecentEventsTrackerStore:
-    return RecentEventsTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    # Masking off (no types configured): these tests are about the cut (test_transcript_redaction).
+    no_masking = TranscriptRedactor(None, "", ())
+    return RecentEventsTrackerStore(
+        domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"), redactor=no_masking
+    )
 
 
 def opening() -> list[Event]:

@@ -208,3 +208,19 @@ def test_identity_limits_have_safe_defaults_and_refuse_unsafe_values(tmp_path: P
     ]:
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({name: value})
+
+
+def test_rasa_is_told_which_types_its_tracker_store_masks(tmp_path: Path) -> None:
+    default = Settings.from_env({"SUPPORTBOT_DATA_DIR": str(tmp_path)}).rasa_environment
+    assert (
+        default["SUPPORTBOT_REDACT_ENTITIES"] == "EMAIL_ADDRESS,PHONE_NUMBER,CREDIT_CARD,IBAN_CODE"
+    )
+    configured = Settings.from_env(
+        {"SUPPORTBOT_DATA_DIR": str(tmp_path), "SUPPORTBOT_REDACT_ENTITIES": "credit_card, person"}
+    )
+    assert configured.privacy.stored_entities == ("CREDIT_CARD", "PERSON")
+    assert configured.rasa_environment["SUPPORTBOT_REDACT_ENTITIES"] == "CREDIT_CARD,PERSON"
+    nothing = Settings.from_env(
+        {"SUPPORTBOT_DATA_DIR": str(tmp_path), "SUPPORTBOT_REDACT_ENTITIES": ""}
+    )
+    assert nothing.rasa_environment["SUPPORTBOT_REDACT_ENTITIES"] == ""

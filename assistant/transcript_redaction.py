@@ -80,9 +80,11 @@ class TranscriptRedactor:
                 if could_hold(place[0][place[1]], self.entities):
                     places.append(place)
         if places:
-            masked = await self._masked([container[key] for container, key in places])
-            for (container, key), text in zip(places, masked, strict=True):
-                container[key] = text
+            # Each string once: the user's text is in the event and again in its parse data.
+            texts = list(dict.fromkeys(container[key] for container, key in places))
+            masked = dict(zip(texts, await self._masked(texts), strict=True))
+            for container, key in places:
+                container[key] = masked[container[key]]
         return events
 
     async def _masked(self, texts: list[str]) -> list[str]:

@@ -13,8 +13,10 @@
 - Each worker loads the sentiment model and the knowledge base's passage vectors before it
   answers: the first customer would otherwise wait for them (0.75 s and 3.2 s here), beyond
   Rasa's action timeout (SUPPORTBOT_ACTION_TIMEOUT), and get an apology instead of an answer.
-  The PII detector (next point) loads just after the start instead: spaCy adds 5-20 s, and Sanic
-  kills a server whose worker takes over 30 s to start (with SIGKILL to its process group).
+  So does the PII detector (next point): Rasa would otherwise store the first turns withheld.
+  This takes 10-40 s on a busy machine; Sanic's limit for a worker's start is raised from 30 s
+  to STARTUP_LIMIT_SECONDS, because past it Sanic SIGKILLs the server's whole process group
+  (the launcher, or the test run that started it).
 - POST /privacy/redact (`{"texts": [...]}` -> `{"texts": [...]}`) masks the personal data of
   the types SUPPORTBOT_REDACT_ENTITIES names: Rasa's tracker store (Python 3.10, where Presidio
   does not install) calls it before it writes a turn (assistant/transcript_redaction.py).
@@ -40,6 +42,7 @@ from sanic import Request, Sanic, response
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
+from sanic.worker.manager import WorkerManager
 
 from supportbot.crm.stored_text import masked
 from supportbot.settings import Settings, get_settings
@@ -52,6 +55,8 @@ HEALTH_PATH = "/health"
 REDACT_PATH = "/privacy/redact"
 # Rasa's requests carry the tracker (cut to its recent events) and the domain: well under this.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
+# How long a worker may take to load its models before Sanic gives up on it (see above).
+STARTUP_LIMIT_SECONDS = 180
 # Run before rasa-sdk's own middleware (CORS), so nothing answers a caller without the secret.
 _FIRST = 1000
 
@@ -67,7 +72,6 @@ def create_locked_app(secret: str, package: str = ACTION_PACKAGE) -> Sanic:
     app.error_handler.cached_handlers[(Exception, None)] = _generic_error
     app.add_route(_redact, REDACT_PATH, methods=["POST"])
     app.before_server_start(_warm_up)
-    app.after_server_start(_load_pii_detector)
     return app
 
 
@@ -79,23 +83,15 @@ def load_models() -> None:
     """Load and run once what actions use on a customer's first message; a failure (the CRM
     not reachable yet) is logged and left to the first message, as before."""
     from supportbot.kb import get_knowledge_base
+    from supportbot.privacy.pii import get_pii_detector
     from supportbot.sentiment import get_sentiment_model
 
     try:
+        get_pii_detector().redact("call me on 0123 456789")
         get_sentiment_model().analyse(["hello"])
         get_knowledge_base().answer("how do I return an item?")
     except Exception as error:  # the server must still start: readiness names a missing store
         logger.warning("Could not load the models ahead of time: %s", type(error).__name__)
-
-
-async def _load_pii_detector(app: Sanic) -> None:
-    app.ctx.pii_detector_loaded = asyncio.ensure_future(asyncio.to_thread(_warm_pii_detector))
-
-
-def _warm_pii_detector() -> None:
-    from supportbot.privacy.pii import get_pii_detector
-
-    get_pii_detector().redact("call me on 0123 456789")
 
 
 async def _redact(request: Request) -> HTTPResponse:
@@ -104,7 +100,6 @@ async def _redact(request: Request) -> HTTPResponse:
     texts = body.get("texts") if isinstance(body, dict) else None
     if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
         return response.json({"error": 'expected {"texts": [strings]}'}, status=400)
-    await request.app.ctx.pii_detector_loaded  # at most once, right after the start
     masked_texts = await asyncio.to_thread(lambda: [masked(text) for text in texts])
     return response.json({"texts": masked_texts})
 
@@ -149,6 +144,7 @@ def _configure_logging(settings: Settings) -> None:
 def serve(settings: Settings, port: int, workers: int) -> None:
     """Run the locked-down server until stopped, with `workers` Sanic worker processes."""
     settings.require("action_server_secret")  # refuse to start without it
+    WorkerManager.THRESHOLD = STARTUP_LIMIT_SECONDS * 10  # counted in tenths of a second
     loader = AppLoader(factory=partial(_app_for_worker, ACTION_PACKAGE))
     app = loader.load()
     logger.info("Action server on %s:%d", settings.action_server_host, port)

@@ -4,7 +4,9 @@ answers and still verifies with an email in the turn it arrives; the customer to
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
 
 import httpx
 import pytest
@@ -13,7 +15,15 @@ from sqlalchemy import MetaData, create_engine, select
 from common.channel_signing import signed_json
 from supportbot.identity import issue_customer_token
 from supportbot.store import crm_session
-from tests.stack import IDENTITY_SECRET, SESSION_SECRET, Stack, seeded_customer
+from tests.stack import (
+    ACTION_SECRET,
+    IDENTITY_SECRET,
+    RASA_PYTHON,
+    ROOT,
+    SESSION_SECRET,
+    Stack,
+    seeded_customer,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -118,3 +128,26 @@ def test_the_customer_token_is_not_kept(stack: Stack) -> None:
     assert token not in transcript
     assert token.split(".")[2] not in transcript  # not even its signature
     assert '"client"' in transcript  # the rest of the metadata is kept
+
+
+def test_the_masking_latency_benchmark_runs(stack: Stack) -> None:
+    """`python -m lab.transcript_masking --quick` against the stack's action server (no timing
+    is asserted: the benchmark reports, reports/privacy.md quotes a full run)."""
+    env = {
+        **os.environ,
+        "ACTION_SERVER_URL": f"{stack.action_url}/webhook",
+        "SUPPORTBOT_ACTION_SECRET": ACTION_SECRET,
+        "SUPPORTBOT_REDACT_ENTITIES": "EMAIL_ADDRESS,PHONE_NUMBER,CREDIT_CARD,IBAN_CODE",
+    }
+    run = subprocess.run(
+        [str(RASA_PYTHON), "-m", "lab.transcript_masking", "--quick"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Masked types: EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE" in run.stdout
+    assert "| with a digit or '@' | 10 |" in run.stdout
+    assert "| all | 20 |" in run.stdout

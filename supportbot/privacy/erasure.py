@@ -84,9 +84,8 @@ KEPT = (
 )
 
 
-class ErasureError(RuntimeError):
-    """The erasure could not be done (the message says what); nothing was half-forgotten that a
-    retry or `reapply_erasures` would not finish."""
+class ErasureError(ValueError):
+    """The erasure cannot be done (the message says what); found before anything is erased."""
 
 
 class UnknownCustomer(LookupError):
@@ -143,6 +142,7 @@ def erase_customer(
     if not reason:
         raise ValueError("an erasure needs a reason")
     email_key = settings.require("audit_secret")
+    tracker = _tracker_engine(settings)
     with crm_session(settings.database_url) as crm:
         customer = crm.customers.get(customer_id)
         if customer is None:
@@ -161,7 +161,7 @@ def erase_customer(
     )
     deleted: dict[str, int] = {}
     anonymised: dict[str, int] = {}
-    _erase_outside_crm(settings, senders, [email], deleted, anonymised)
+    _erase_outside_crm(tracker, settings.review_file, senders, [email], deleted, anonymised)
     with crm_session(settings.database_url) as crm:
         _anonymise_customer(crm.session, customer_id, deleted, anonymised)
         _erase_conversation_rows(crm.session, senders, deleted, anonymised)
@@ -185,13 +185,14 @@ def erase_conversations(
     senders = sorted(set(sender_ids))
     if not senders:
         return 0
+    tracker = _tracker_engine(settings)
     _append_to_log(
         settings.privacy.erasure_log,
         {"customer": None, "conversations": senders, "actor": actor, "reason": reason},
     )
     deleted: dict[str, int] = {}
     anonymised: dict[str, int] = {}
-    _erase_outside_crm(settings, senders, [], deleted, anonymised)
+    _erase_outside_crm(tracker, settings.review_file, senders, [], deleted, anonymised)
     with crm_session(settings.database_url) as crm:
         _erase_conversation_rows(crm.session, senders, deleted, anonymised)
     return len(senders)
@@ -205,6 +206,7 @@ def reapply_erasures(settings: Settings) -> int:
     if not entries:
         return 0
     email_key = settings.require("audit_secret") if any(e.get("customer") for e in entries) else ""
+    tracker = _tracker_engine(settings)
     senders: set[str] = set()
     customers: list[int] = []
     emails: list[str] = []
@@ -228,7 +230,7 @@ def reapply_erasures(settings: Settings) -> int:
             senders.update(conversations_of(crm.session, customer_id))
     deleted: dict[str, int] = {}
     anonymised: dict[str, int] = {}
-    _erase_outside_crm(settings, sorted(senders), emails, deleted, anonymised)
+    _erase_outside_crm(tracker, settings.review_file, sorted(senders), emails, deleted, anonymised)
     with crm_session(settings.database_url) as crm:
         for customer_id in customers:
             _anonymise_customer(crm.session, customer_id, deleted, anonymised)
@@ -298,19 +300,20 @@ def read_erasure_log(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def _erase_outside_crm(
-    settings: Settings,
+    tracker: Engine | None,
+    review_file: Path,
     senders: Sequence[str],
     emails: Sequence[str],
     deleted: dict[str, int],
     anonymised: dict[str, int],
 ) -> None:
+    """The tracker store's events (None: it has none yet) and the review file's examples."""
     deleted["tracker events"] = 0
     anonymised["tracker events elsewhere that named the email"] = 0
-    engine = _tracker_engine(settings)
-    if engine is not None:
-        deleted["tracker events"] = _delete_events(engine, senders)
-        anonymised["tracker events elsewhere that named the email"] = _scrub_emails(engine, emails)
-    deleted["review-file examples"] = drop_conversations(settings.review_file, senders)
+    if tracker is not None:
+        deleted["tracker events"] = _delete_events(tracker, senders)
+        anonymised["tracker events elsewhere that named the email"] = _scrub_emails(tracker, emails)
+    deleted["review-file examples"] = drop_conversations(review_file, senders)
 
 
 def _tracker_engine(settings: Settings) -> Engine | None:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     update,
 )
 
+from supportbot.cli import main
 from supportbot.console.models import (
     AuditEntry,
     ConversationReview,
@@ -51,7 +52,7 @@ from supportbot.privacy.erasure import (
     read_erasure_log,
     reapply_erasures,
 )
-from supportbot.settings import PrivacyRules, Settings
+from supportbot.settings import PrivacyRules, Settings, get_settings
 from supportbot.store import crm_session
 
 AUDIT_SECRET = "audit-secret-for-erasure-tests-0123456789"
@@ -319,3 +320,47 @@ def test_settings_name_the_log(tmp_path: Path) -> None:
     custom = PrivacyRules.from_env({"SUPPORTBOT_ERASURE_LOG": str(tmp_path / "x.jsonl")}, tmp_path)
     assert custom.erasure_log == tmp_path / "x.jsonl"
     assert replace(rules, retention_days=1).erasure_log == rules.erasure_log
+
+
+@pytest.fixture
+def command_line(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The environment that makes get_settings() the `settings` fixture's (same files)."""
+    monkeypatch.setenv("SUPPORTBOT_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("SUPPORTBOT_AUDIT_SECRET", AUDIT_SECRET)
+    for name in ("TRACKER_DIALECT", "TRACKER_DB", "SUPPORTBOT_ERASURE_LOG"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    return settings
+
+
+def test_the_command_line_erases_after_confirmation(
+    command_line: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    customer_id = _seed_wanda(command_line)
+    monkeypatch.setattr("builtins.input", lambda prompt: "n")
+    assert main(["customer", "erase", EMAIL, "--reason", "asked by letter"]) == 1
+    assert "Nothing erased" in capsys.readouterr().out
+    assert not command_line.privacy.erasure_log.exists()
+
+    monkeypatch.setattr("builtins.input", lambda prompt: "yes")
+    assert main(["customer", "erase", EMAIL.upper(), "--reason", "asked by letter"]) == 0
+    out = capsys.readouterr().out
+    assert f"Erased customer {customer_id}: 2 conversation(s)" in out
+    assert "deleted: 2 tracker events" in out and "tax law" in out
+    assert EMAIL not in _crm_text(command_line.database_url)
+
+
+def test_the_command_line_names_an_unknown_customer(
+    command_line: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["customer", "erase", "nobody@example.org", "--reason", "asked", "--yes"]) == 2
+    assert "no customer has that email address" in capsys.readouterr().err
+
+
+def test_the_command_line_reapplies_the_log(
+    command_line: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    customer_id = _seed_wanda(command_line)
+    erase_customer(command_line, customer_id, actor="cli", reason="asked")
+    assert main(["customer", "reapply-erasures"]) == 0
+    assert "Re-applied 1 logged erasure(s)" in capsys.readouterr().out

@@ -8,10 +8,18 @@ conversations alone (the retention job). `reapply_erasures` runs every logged er
 after a restore of an older backup brought the data back.
 
 Order of work, so that a failure loses nothing and a retry finishes the job: the log line first
-(what must be erased, written before anything is), then the tracker store and the review file,
-then the CRM in one transaction. Until the CRM's transaction commits, the customer still has
-their email, so erasing them again finds everything again; and the log line lets
-`reapply_erasures` finish an erasure whatever step failed.
+(what must be erased, written before anything is), then the tracker store (one transaction), the
+review file, then the CRM (one transaction). Until the CRM's transaction commits, the customer
+still has their email, so erasing them again finds everything again; and the log line lets
+`reapply_erasures` finish an erasure whatever step failed. On SQLite the erasing connections
+zero what they delete and the write-ahead log is emptied after, so no bytes of it stay in the
+files either.
+
+What stays elsewhere, and for how long: backups taken before (until they expire; a restore is
+followed by `reapply_erasures`); PostgreSQL's dead rows until VACUUM reclaims them; keyed hashes
+of the email in `verification_failures` (24 hours at most). The Rasa server's caches are keyed so
+that they never serve an erased conversation (assistant/tracker_store.py) and keep no customer
+text (assistant/nlu/minilm_featurizer.py); the action server and the web app cache none.
 
 The erasure log (`PrivacyRules.erasure_log`, `<data dir>/privacy/erasure-log.jsonl`) is a file
 outside the databases, created 0600 and only ever appended to. A line holds the customer's id,
@@ -81,7 +89,7 @@ KEPT = (
     "Tickets keep their kind, status and dates; their subject and description are cleared.",
     "The audit trail records that the erasure happened (customer id, who, when); the erasure log "
     "keeps the conversations' ids and a keyed hash of the email so that a restore of an older "
-    "backup is erased again (`supportbot customer erase --reapply`).",
+    "backup is erased again (`supportbot customer reapply-erasures`).",
 )
 
 
@@ -97,7 +105,7 @@ class UnknownCustomer(LookupError):
 class ErasureReport:
     """What an erasure deleted, what it anonymised and kept, and why."""
 
-    customer_id: int | None
+    customer_id: int
     conversations: tuple[str, ...]
     deleted: dict[str, int] = field(default_factory=dict)
     anonymised: dict[str, int] = field(default_factory=dict)
@@ -105,8 +113,7 @@ class ErasureReport:
 
     def lines(self) -> list[str]:
         """The report as a person reads it (the CLI prints it, the console shows it)."""
-        who = f"customer {self.customer_id}" if self.customer_id is not None else "conversations"
-        lines = [f"Erased {who}: {len(self.conversations)} conversation(s)"]
+        lines = [f"Erased customer {self.customer_id}: {len(self.conversations)} conversation(s)"]
         lines += [f"  deleted: {count} {what}" for what, count in self.deleted.items() if count]
         lines += [
             f"  anonymised: {count} {what}" for what, count in self.anonymised.items() if count
@@ -273,7 +280,9 @@ def _append_to_log(path: Path, entry: dict[str, Any]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # a long line is written whole, never interleaved
-        os.write(fd, (line + "\n").encode())
+        data = memoryview((line + "\n").encode())
+        while data:
+            data = data[os.write(fd, data) :]
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -106,17 +106,6 @@ def chatted(stack: Stack) -> Iterator[tuple[Customer, Settings | None]]:
         yield customer, _postgres_copy(stack, crm_url, tracker_url)
 
 
-def stack_settings(stack: Stack) -> Settings:
-    return Settings(
-        data_dir=stack.work,
-        database_url=stack.crm_url,
-        review_file=stack.web_settings().review_file,
-        audit_secret=AUDIT_SECRET,
-        rasa_environment={"TRACKER_DIALECT": "sqlite", "TRACKER_DB": str(stack.tracker_db)},
-        privacy=PrivacyRules(erasure_log=stack.work / "privacy" / "erasure-log.jsonl"),
-    )
-
-
 def _postgres_copy(stack: Stack, crm_url: str, tracker_url: str) -> Settings:
     """The stack's CRM and tracker store, row for row, in PostgreSQL databases."""
     migrate(crm_url)
@@ -197,7 +186,7 @@ def test_an_erased_customer_is_found_nowhere_on_sqlite(
     stack: Stack, chatted: tuple[Customer, Settings | None]
 ) -> None:
     customer, _ = chatted
-    settings = stack_settings(stack)
+    settings = stack.web_settings()
     # What is searched for afterwards is there to be found before.
     crm_before = database_text(stack.crm_url)
     assert customer.email in crm_before and TYPED[1] in crm_before and NOTE in crm_before

@@ -364,6 +364,11 @@ def _run_stack(work: Path, crm_url: str, scale: Mapping[str, str]) -> Iterator[S
         "SUPPORTBOT_IDENTITY_SECRET": IDENTITY_SECRET,
         "SUPPORTBOT_RASA_TOKEN": API_TOKEN,
         "RASA_TELEMETRY_ENABLED": "false",
+        # An erasure the chat asks for: logged, and the review file cleaned, in the stack's folder
+        # (the same files as web_settings()).
+        "SUPPORTBOT_AUDIT_SECRET": AUDIT_SECRET,
+        "SUPPORTBOT_ERASURE_LOG": str(work / "privacy" / "erasure-log.jsonl"),
+        "SUPPORTBOT_REVIEW_FILE": str(work / "review" / "nlu_review.yml"),
     }
     logs = [work / "actions.log", work / "rasa.log"]
     commands = [

@@ -389,7 +389,9 @@ def _customer_erase(args: argparse.Namespace) -> int:
         print("Nothing erased")
         return 1
     try:
-        report = erase_customer(settings, customer_id, actor=COMMAND_LINE, reason=args.reason)
+        report = erase_customer(
+            settings, customer_id, actor=COMMAND_LINE, reason=args.reason, source=COMMAND_LINE
+        )
     except SQLAlchemyError as error:
         raise ValueError(
             f"a database failed during the erasure ({type(error).__name__}); it is logged: run "

@@ -221,3 +221,26 @@ def test_the_tracker_file_keeps_no_bytes_of_what_was_erased(settings: Settings) 
     files = [path for path in tracker.parent.iterdir() if path.name.startswith(tracker.name)]
     raw = b"".join(path.read_bytes() for path in files)
     assert TYPED.encode() not in raw and EMAIL.encode() not in raw.lower()
+
+
+def test_erasing_conversations_leaves_the_customer_and_their_other_conversations(
+    settings: Settings,
+) -> None:
+    customer_id = seed_wanda(settings)
+
+    assert erase_conversations(settings, ["conv-w2"], reason="retention", actor="retention") == 1
+
+    assert sorted(row.sender_id for row in tracker_rows(settings)) == ["conv-w1", "other-1"]
+    with crm_session(settings.database_url) as crm:
+        customer = crm.customers.get(customer_id)
+        assert customer is not None and customer.email == EMAIL
+        interaction = crm.interactions.find("conv-w2")
+        assert interaction is not None
+        assert (interaction.customer_id, interaction.csat_comment) == (None, None)
+        assert crm.interactions.verified_customer_id("conv-w1") == customer_id
+    (entry,) = read_erasure_log(settings.privacy.erasure_log)
+    assert (entry["customer"], entry["conversations"], entry["reason"]) == (
+        None,
+        ["conv-w2"],
+        "retention",
+    )

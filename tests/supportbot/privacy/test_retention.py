@@ -1,0 +1,89 @@
+"""The retention job on backdated conversations (issue 16 §4): expired ones erased, recent ones
+and those tagged `keep` kept, a second run changes nothing; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import create_engine, update
+
+from supportbot.crm.models import utcnow
+from supportbot.privacy.retention import last_run, run_retention
+from supportbot.store import crm_session
+from tests.supportbot.privacy.stores import Stores, events
+
+OLD_TEXT = "my card is 4111 1111 1111 1111, call me on 0207 946 0958"
+NOW = utcnow()
+
+
+def backdated(stores: Stores) -> None:
+    days = stores.settings.privacy.retention_days
+    stores.add_conversation(
+        "old-ada", NOW - timedelta(days=days + 30), OLD_TEXT, email="ada@example.com"
+    )
+    stores.add_conversation("old-anonymous", NOW - timedelta(days=days + 1), "where is my parcel")
+    stores.add_conversation(
+        "old-kept", NOW - timedelta(days=days + 400), "keep this one for the dispute", keep=True
+    )
+    stores.add_conversation("recent", NOW - timedelta(days=days - 1), "hello from last month")
+    stores.add_conversation("today", NOW, "hello from today", email="grace@example.com")
+
+
+def test_expired_conversations_are_erased_flagged_and_recent_ones_kept(stores: Stores) -> None:
+    backdated(stores)
+    lines: list[str] = []
+
+    report = run_retention(stores.settings, now=NOW, progress=lines.append)
+
+    assert (report.expired, report.kept, report.erased, report.recent) == (3, 1, 2, 2)
+    assert stores.tracker_senders() == {"old-kept", "recent", "today"}
+    assert OLD_TEXT not in stores.tracker_text()
+    comments = stores.csat_comments()
+    assert comments["old-ada"] != OLD_TEXT and comments["old-anonymous"] != "where is my parcel"
+    assert comments["old-kept"] == "keep this one for the dispute"
+    assert comments["recent"] == "hello from last month"
+    assert "erased 2, kept 1 tagged 'keep'; 2 recent ones untouched" in report.summary()
+    assert any("erased 2/2" in line for line in lines)
+    with crm_session(stores.crm_url) as crm:
+        run = last_run(crm.session)
+    assert run is not None and run["succeeded"] and run["erased"] == 2 and run["kept"] == 1
+
+    again = run_retention(stores.settings, now=NOW, progress=lines.append)
+
+    assert again.erased == 0 and again.kept == 1
+    assert stores.tracker_senders() == {"old-kept", "recent", "today"}
+    assert stores.csat_comments() == comments
+
+
+def test_a_dry_run_counts_and_changes_nothing(stores: Stores) -> None:
+    backdated(stores)
+
+    report = run_retention(stores.settings, now=NOW, dry_run=True, progress=lambda _: None)
+
+    assert (report.expired, report.kept, report.erased) == (3, 1, 0)
+    assert "would erase 2" in report.summary()
+    assert stores.tracker_senders() == {"old-ada", "old-anonymous", "old-kept", "recent", "today"}
+    with crm_session(stores.crm_url) as crm:
+        assert last_run(crm.session) is None
+
+
+def test_recent_tracker_activity_keeps_a_conversation_the_crm_saw_long_ago(
+    stores: Stores,
+) -> None:
+    """A conversation the CRM recorded long ago but that went on in the tracker is not expired."""
+    days = stores.settings.privacy.retention_days
+    stores.add_conversation("resumed", NOW - timedelta(days=days + 10), "first visit")
+    stores.add_conversation("resumed-later", NOW - timedelta(days=days + 10), "first visit")
+    engine = create_engine(stores.tracker_url)
+    with engine.begin() as connection:
+        connection.execute(
+            update(events)
+            .where(events.c.sender_id == "resumed-later", events.c.type_name == "bot")
+            .values(timestamp=NOW.timestamp())
+        )
+    engine.dispose()
+
+    report = run_retention(stores.settings, now=NOW, progress=lambda _: None)
+
+    assert (report.erased, report.recent) == (1, 1)
+    assert stores.tracker_senders() == {"resumed-later"}

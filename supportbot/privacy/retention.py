@@ -10,6 +10,7 @@ recorded in the audit trail (counts only), which is where the console reads the 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from supportbot.store import crm_session
 # The console tag that exempts a conversation from retention (supportbot.console.conversations).
 KEEP_TAG = "keep"
 RUN_ACTION = "retention.run"
+# Who ran it, in the audit trail: `supportbot run`'s schedule (the command line is "cli").
+SCHEDULE_ACTOR = "schedule"
 FAILED_ACTION = "retention.failed"
 # Conversations erased per call of erase_conversations: progress shows, a failure loses little.
 BATCH = 200
@@ -185,6 +188,53 @@ def _tracker_engine(url: str) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+class RetentionSchedule:
+    """The retention job in a thread of its own, so that `supportbot run` keeps watching its
+    processes: once at start, then every `retention_interval_hours`. A failed run is reported
+    by the error's type only (its message may quote a row) and tried again at the next turn."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        interval_seconds: float | None = None,
+        report: Callable[[str], None] = print,
+    ) -> None:
+        self.settings = settings
+        self.interval_seconds = (
+            settings.privacy.retention_interval_hours * 3600.0
+            if interval_seconds is None
+            else interval_seconds
+        )
+        self.report = report
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="retention", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        hours = self.interval_seconds / 3600
+        while not self._stopped.is_set():
+            try:
+                done = run_retention(self.settings, actor=SCHEDULE_ACTOR, progress=_quiet)
+                self.report(f"== {done.summary()}")
+            except Exception as error:
+                self.report(
+                    f"== Retention run failed ({type(error).__name__}); trying again in {hours:g} h"
+                )
+            self._stopped.wait(self.interval_seconds)
+
+
+def _quiet(_: str) -> None:
+    """The schedule reports a run's summary, not its progress."""
 
 
 def last_run(session: Session) -> dict[str, Any] | None:

@@ -3,12 +3,17 @@ and those tagged `keep` kept, a second run changes nothing; on SQLite and Postgr
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, update
 
+from supportbot.console.audit import AuditTrail
 from supportbot.crm.models import utcnow
-from supportbot.privacy.retention import last_run, run_retention
+from supportbot.privacy.retention import RetentionSchedule, last_run, run_retention
 from supportbot.store import crm_session
 from tests.supportbot.privacy.stores import Stores, events
 
@@ -87,3 +92,37 @@ def test_recent_tracker_activity_keeps_a_conversation_the_crm_saw_long_ago(
 
     assert (report.erased, report.recent) == (1, 1)
     assert stores.tracker_senders() == {"resumed-later"}
+
+
+@pytest.mark.parametrize("store_backend", ["sqlite"], indirect=True)
+def test_the_schedule_survives_a_failed_run_and_tries_again(stores: Stores) -> None:
+    """`supportbot run`'s schedule: a run that fails (the tracker store cannot be opened) is
+    reported by its error's type alone, and the next turn erases."""
+    backdated(stores)
+    tracker = Path(stores.settings.rasa_environment["TRACKER_DB"])
+    aside = tracker.with_name("aside.db")
+    tracker.rename(aside)
+    tracker.mkdir()  # SQLite cannot open a folder
+    reports: list[str] = []
+    schedule = RetentionSchedule(stores.settings, interval_seconds=0.2, report=reports.append)
+    schedule.start()
+    try:
+        wait_for(lambda: bool(reports), reports)
+        tracker.rmdir()
+        aside.rename(tracker)
+        wait_for(lambda: "erased 2" in reports[-1], reports)
+    finally:
+        schedule.stop()
+
+    assert reports[0].startswith("== Retention run failed (OperationalError); trying again in")
+    assert stores.tracker_senders() == {"old-kept", "recent", "today"}
+    with crm_session(stores.crm_url) as crm:
+        actions = [entry["action"] for entry in AuditTrail(crm.session).recent()]
+    assert "retention.failed" in actions and actions[0] == "retention.run"
+
+
+def wait_for(condition: Callable[[], bool], reports: list[str], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, reports
+        time.sleep(0.05)

@@ -78,6 +78,10 @@ class Store:
         return " and ".join(_STORES[role][0] for role in self.covers)
 
     @property
+    def shown_url(self) -> str:
+        return _shown(self.url)
+
+    @property
     def sqlite_path(self) -> Path:
         return _sqlite_file(self.url)
 
@@ -148,7 +152,7 @@ def back_up(settings: Settings, out: Path | None = None, *, progress: Progress =
     with tempfile.TemporaryDirectory(prefix=".backup-", dir=out.parent) as staging:
         for store in parts:
             path = Path(staging) / store.file_name
-            progress(f"Backing up {store.label} ({store.kind}: {_shown(store.url)})...")
+            progress(f"Backing up {store.label} ({store.kind}: {store.shown_url})...")
             if store.kind == "sqlite":
                 # A tracker store Rasa has not created yet is an empty one; a missing CRM is a
                 # mistake in the settings.
@@ -316,7 +320,7 @@ def restore(settings: Settings, archive: Path, *, progress: Progress = print) ->
         manifest = _verified_copy(archive, Path(staging), progress)
         parts = _matched_parts(manifest, targets)
         for part, store in parts:
-            progress(f"Restoring {store.label} ({store.kind}: {_shown(store.url)})...")
+            progress(f"Restoring {store.label} ({store.kind}: {store.shown_url})...")
             path = Path(staging) / part["file"]
             if store.kind == "sqlite":
                 _sqlite_copy(path, store.sqlite_path, must_exist=False)
@@ -349,8 +353,10 @@ def _open_archive(archive: Path) -> Iterator[tarfile.TarFile]:
         with tarfile.open(archive, mode="r:*") as tar:
             yield tar
     except (tarfile.TarError, EOFError, OSError) as error:
+        reason = str(error).strip().splitlines()
         raise BackupError(
-            f"{archive} is not a readable supportbot backup ({type(error).__name__}: {error})"
+            f"{archive} is not a readable supportbot backup "
+            f"({type(error).__name__}{': ' + reason[0] if reason else ''})"
         ) from None
 
 

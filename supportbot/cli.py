@@ -100,6 +100,8 @@ def _db_restore(args: argparse.Namespace) -> int:
         f"(the backup had {manifest['counts']['customers']}, "
         f"{manifest['counts']['conversations']} and {manifest['counts']['tracker_conversations']})"
     )
+    if restored.previous:
+        print(f"The databases as they were before are in {restored.previous}")
     return 0
 
 

@@ -7,10 +7,11 @@ copied with SQLite's online backup API (consistent while the stack writes to it)
 one with `pg_dump -Fc`. A store of either kind works beside one of the other.
 
 A restore reads the whole archive and checks every part against the manifest before it touches
-a database, and refuses a damaged or foreign archive, or one made by a newer schema. Each
-database is then replaced in one transaction (SQLite's backup API in one step; `pg_restore
---clean --if-exists --single-transaction`), the schema is brought up to date (an older backup),
-and the erasure log is applied again, so that a customer erased after the backup stays erased.
+a database, and refuses a damaged or foreign archive, or one made by a newer schema. It backs
+up the databases as they are (unless they are empty), then replaces each in one transaction
+(SQLite's backup API in one step; `pg_restore --clean --if-exists --single-transaction`), brings
+the schema up to date (an older backup) and applies the erasure log again, so that a customer
+erased after the backup stays erased.
 """
 
 from __future__ import annotations
@@ -298,6 +299,8 @@ class Restored:
     manifest: dict[str, Any]
     counts: dict[str, int]
     erasures_reapplied: int
+    # The databases as they were before, backed up by the restore (None: there were none).
+    previous: Path | None
 
 
 def read_manifest(archive: Path) -> dict[str, Any]:
@@ -319,6 +322,7 @@ def restore(settings: Settings, archive: Path, *, progress: Progress = print) ->
     with tempfile.TemporaryDirectory(prefix=".restore-", dir=settings.data_dir) as staging:
         manifest = _verified_copy(archive, Path(staging), progress)
         parts = _matched_parts(manifest, targets)
+        previous = _back_up_current(settings, progress)
         for part, store in parts:
             progress(f"Restoring {store.label} ({store.kind}: {store.shown_url})...")
             path = Path(staging) / part["file"]
@@ -342,7 +346,21 @@ def restore(settings: Settings, archive: Path, *, progress: Progress = print) ->
     migrate(settings.database_url)
     reapplied = reapply_erasures(settings)
     progress(f"Erasure log applied again: {reapplied} erasures")
-    return Restored(manifest, counts(settings), reapplied)
+    return Restored(manifest, counts(settings), reapplied, previous)
+
+
+def _back_up_current(settings: Settings, progress: Progress) -> Path | None:
+    """The databases as they are, backed up before a restore replaces them: nothing is lost if
+    it was the wrong archive, or if the second database fails after the first was replaced.
+    None when the CRM holds nothing yet (a restore into empty databases)."""
+    crm = settings.database_url
+    if crm.startswith("sqlite") and not _sqlite_file(crm).is_file():
+        return None
+    if _schema_revision(crm) is None:
+        return None
+    progress("Backing up the databases as they are first...")
+    path = settings.data_dir / "backups" / f"before-restore-{utcnow():%Y%m%d-%H%M%S}.tar.gz"
+    return back_up(settings, path, progress=progress)
 
 
 @contextmanager

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.db import DATABASES
-from tests.supportbot.privacy.stores import Stores, fresh_stores
+from tests.supportbot.privacy.stores import Stores, drop_databases, fresh_stores
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_databases() -> Iterator[None]:
+    yield
+    drop_databases()
 
 
 @pytest.fixture(params=DATABASES)

@@ -53,6 +53,7 @@ def test_a_backup_restores_into_empty_databases(stores: Stores, empty: Stores, t
     assert SAID in empty.tracker_text()
     assert empty.csat_comments()["ada-1"] == SAID
     assert restored.counts == manifest["counts"]
+    assert restored.previous is None  # nothing there to keep
     assert any("match their SHA-256" in line for line in lines)
 
 
@@ -98,6 +99,10 @@ def test_an_erasure_after_the_backup_survives_its_restore(stores: Stores, tmp_pa
     restored = restore(stores.settings, archive, progress=lambda _: None)
 
     assert restored.erasures_reapplied >= 1
+    # What the restore replaced is kept, the erasure's result included.
+    assert restored.previous is not None
+    assert stat.S_IMODE(restored.previous.stat().st_mode) == 0o600
+    assert read_manifest(restored.previous)["counts"]["tracker_conversations"] == 2
     assert stores.tracker_senders() == {"ada-2", "grace-1"}
     assert SAID not in stores.tracker_text()
     assert stores.csat_comments()["ada-1"] is None

@@ -41,10 +41,10 @@ from tests.db import POSTGRES_URL
 from tests.stack import free_port
 
 # Rasa's tracker table, as SQLTrackerStore creates it (rasa/core/tracker_store.py, SQLEvent).
-tracker_metadata = MetaData()
-events = Table(
+TRACKER_METADATA = MetaData()
+EVENTS = Table(
     "events",
-    tracker_metadata,
+    TRACKER_METADATA,
     Column("id", Integer, primary_key=True),
     Column("sender_id", String(255), nullable=False, index=True),
     Column("type_name", String(255), nullable=False),
@@ -97,9 +97,9 @@ class Stores:
         engine = create_engine(self.tracker_url)
         try:
             with engine.begin() as connection:
-                tracker_metadata.create_all(connection)
+                TRACKER_METADATA.create_all(connection)
                 connection.execute(
-                    events.insert(),
+                    EVENTS.insert(),
                     [
                         _event(sender_id, "user", moment, {"event": "user", "text": said}),
                         _event(sender_id, "bot", moment + 1, {"event": "bot", "text": "Thanks!"}),
@@ -112,7 +112,7 @@ class Stores:
         engine = create_engine(self.tracker_url)
         try:
             with engine.connect() as connection:
-                return set(connection.scalars(select(events.c.sender_id).distinct()))
+                return set(connection.scalars(select(EVENTS.c.sender_id).distinct()))
         finally:
             engine.dispose()
 
@@ -120,7 +120,7 @@ class Stores:
         engine = create_engine(self.tracker_url)
         try:
             with engine.connect() as connection:
-                return "\n".join(connection.scalars(select(events.c.data)))
+                return "\n".join(connection.scalars(select(EVENTS.c.data)))
         finally:
             engine.dispose()
 

@@ -15,7 +15,7 @@ from supportbot.console.audit import AuditTrail
 from supportbot.crm.models import utcnow
 from supportbot.privacy.retention import RetentionSchedule, last_run, run_retention
 from supportbot.store import crm_session
-from tests.supportbot.privacy.stores import Stores, events
+from tests.supportbot.privacy.stores import EVENTS, Stores
 
 OLD_TEXT = "my card is 4111 1111 1111 1111, call me on 0207 946 0958"
 NOW = utcnow()
@@ -82,8 +82,8 @@ def test_recent_tracker_activity_keeps_a_conversation_the_crm_saw_long_ago(
     engine = create_engine(stores.tracker_url)
     with engine.begin() as connection:
         connection.execute(
-            update(events)
-            .where(events.c.sender_id == "resumed-later", events.c.type_name == "bot")
+            update(EVENTS)
+            .where(EVENTS.c.sender_id == "resumed-later", EVENTS.c.type_name == "bot")
             .values(timestamp=NOW.timestamp())
         )
     engine.dispose()

@@ -230,6 +230,8 @@ def _settings(crm_url: str, tracker_url: str, directory: Path) -> Settings:
             "SUPPORTBOT_RASA_URL": f"http://127.0.0.1:{free_port()}",
             "SUPPORTBOT_WEB_PORT": str(free_port()),
             "SUPPORTBOT_ACTION_PORT": str(free_port()),
+            # Erasing a customer logs a keyed hash of their email.
+            "SUPPORTBOT_AUDIT_SECRET": "audit-secret-for-privacy-tests-0123456789",
             **tracker_env,
         }
     )

@@ -15,7 +15,8 @@ import pytest
 
 from supportbot.crm.models import utcnow
 from supportbot.privacy.backup import BackupError, back_up, read_manifest, restore
-from supportbot.privacy.erasure import erase_conversations
+from supportbot.privacy.erasure import erase_conversations, erase_customer
+from supportbot.store import crm_session
 from tests.db import POSTGRES_URL
 from tests.supportbot.privacy.stores import Stores, fresh_stores
 
@@ -94,18 +95,24 @@ def test_a_foreign_or_truncated_archive_is_refused(stores: Stores, tmp_path: Pat
 def test_an_erasure_after_the_backup_survives_its_restore(stores: Stores, tmp_path: Path):
     converse(stores)
     archive = back_up(stores.settings, tmp_path / "backup.tar.gz", progress=lambda _: None)
-    erase_conversations(stores.settings, ["ada-1"], reason="request")
+    with crm_session(stores.crm_url) as crm:
+        ada = crm.customers.find_by_email("ada@example.com")
+        assert ada is not None
+        ada_id = ada.id
+    erase_customer(stores.settings, ada_id, actor="cli", reason="asked by email")
+    erase_conversations(stores.settings, ["grace-1"], reason="retention")
 
     restored = restore(stores.settings, archive, progress=lambda _: None)
 
-    assert restored.erasures_reapplied >= 1
-    # What the restore replaced is kept, the erasure's result included.
+    assert restored.erasures_reapplied == 2
+    assert stores.customer_emails() == {f"erased-{ada_id}@erased.invalid", "grace@example.com"}
+    assert stores.tracker_senders() == set()
+    assert SAID not in stores.tracker_text()
+    assert set(stores.csat_comments().values()) == {None}
+    # What the restore replaced is kept, the erasures' result included.
     assert restored.previous is not None
     assert stat.S_IMODE(restored.previous.stat().st_mode) == 0o600
-    assert read_manifest(restored.previous)["counts"]["tracker_conversations"] == 2
-    assert stores.tracker_senders() == {"ada-2", "grace-1"}
-    assert SAID not in stores.tracker_text()
-    assert stores.csat_comments()["ada-1"] is None
+    assert read_manifest(restored.previous)["counts"]["tracker_conversations"] == 0
 
 
 def test_a_backup_made_by_a_newer_schema_is_refused(stores: Stores, tmp_path: Path):

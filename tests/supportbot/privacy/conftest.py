@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, insert, select
 from supportbot.console.models import ConversationReview, ConversationTag, ReviewStatus
 from supportbot.console.training_data import add_example
 from supportbot.crm.models import Customer, Invoice, Order, TicketKind
-from supportbot.settings import PrivacyRules, Settings
+from supportbot.settings import PrivacyRules, Settings, get_settings
 from supportbot.store import crm_session
 from tests.db import DATABASES
 from tests.supportbot.privacy.stores import (
@@ -175,3 +175,13 @@ def stores(store_backend: str, tmp_path: Path) -> Iterator[Stores]:
     """A migrated CRM with Ada and Grace, and an empty tracker store, of one backend."""
     with fresh_stores(store_backend, tmp_path) as created:
         yield created
+
+
+@pytest.fixture
+def command_line(stores: Stores, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stores]:
+    """The stores, named by the environment the `supportbot` command reads its settings from."""
+    for name, value in stores.env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield stores
+    get_settings.cache_clear()

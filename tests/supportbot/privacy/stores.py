@@ -60,6 +60,8 @@ class Stores:
     """The settings of one CRM and one tracker store, and what a test writes into them."""
 
     settings: Settings
+    # The variables `settings` was read from, for tests of the command line.
+    env: dict[str, str]
 
     @property
     def crm_url(self) -> str:
@@ -157,7 +159,8 @@ def fresh_stores(
             migrate(crm_url)
             with crm_session(crm_url) as crm:
                 seed_demo_data(crm.session, customers=0)
-        yield Stores(_settings(crm_url, tracker_url, directory))
+        env = _environment(crm_url, tracker_url, directory)
+        yield Stores(Settings.from_env(env), env)
     finally:
         for url in taken:
             if url in crm_db._makers:
@@ -209,7 +212,7 @@ def _on_server(statement: str) -> None:
         admin.dispose()
 
 
-def _settings(crm_url: str, tracker_url: str, directory: Path) -> Settings:
+def _environment(crm_url: str, tracker_url: str, directory: Path) -> dict[str, str]:
     tracker = make_url(tracker_url)
     if tracker.get_backend_name() == "sqlite":
         tracker_env = {"TRACKER_DIALECT": "sqlite", "TRACKER_DB": tracker.database or ""}
@@ -223,15 +226,13 @@ def _settings(crm_url: str, tracker_url: str, directory: Path) -> Settings:
         }
     data_dir = directory / f"data-{uuid.uuid4().hex[:8]}"
     # Ports nothing listens on: a restore refuses to run beside a live stack.
-    return Settings.from_env(
-        {
-            "SUPPORTBOT_DATA_DIR": str(data_dir),
-            "SUPPORTBOT_DATABASE_URL": crm_url,
-            "SUPPORTBOT_RASA_URL": f"http://127.0.0.1:{free_port()}",
-            "SUPPORTBOT_WEB_PORT": str(free_port()),
-            "SUPPORTBOT_ACTION_PORT": str(free_port()),
-            # Erasing a customer logs a keyed hash of their email.
-            "SUPPORTBOT_AUDIT_SECRET": "audit-secret-for-privacy-tests-0123456789",
-            **tracker_env,
-        }
-    )
+    return {
+        "SUPPORTBOT_DATA_DIR": str(data_dir),
+        "SUPPORTBOT_DATABASE_URL": crm_url,
+        "SUPPORTBOT_RASA_URL": f"http://127.0.0.1:{free_port()}",
+        "SUPPORTBOT_WEB_PORT": str(free_port()),
+        "SUPPORTBOT_ACTION_PORT": str(free_port()),
+        # Erasing a customer logs a keyed hash of their email.
+        "SUPPORTBOT_AUDIT_SECRET": "audit-secret-for-privacy-tests-0123456789",
+        **tracker_env,
+    }

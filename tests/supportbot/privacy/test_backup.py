@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from supportbot.cli import main
 from supportbot.crm.models import utcnow
 from supportbot.privacy.backup import BackupError, back_up, read_manifest, restore
 from supportbot.privacy.erasure import erase_conversations, erase_customer
@@ -161,3 +162,28 @@ def test_a_mixed_setup_backs_up_and_restores(tmp_path: Path):
 
         assert empty.customer_emails() == {"ada@example.com", "grace@example.com"}
         assert empty.tracker_senders() == {"ada-1", "ada-2", "grace-1"}
+
+
+@pytest.mark.parametrize("store_backend", ["sqlite"], indirect=True)
+def test_the_command_line_asks_before_it_replaces_anything(
+    command_line: Stores,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stores = command_line
+    converse(stores)
+    archive = tmp_path / "cli.tar.gz"
+    assert main(["db", "backup", "--out", str(archive)]) == 0
+    stores.add_conversation("after-the-backup", utcnow(), "a later question")
+
+    monkeypatch.setattr("builtins.input", lambda prompt: "no")
+    assert main(["db", "restore", str(archive)]) == 1
+    assert "after-the-backup" in stores.tracker_senders()
+
+    assert main(["db", "restore", str(archive), "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert "Nothing was changed" in out
+    assert "Restored: 2 customers, 3 conversations in the CRM, 3 in the tracker store" in out
+    assert "The databases as they were before are in " in out
+    assert stores.tracker_senders() == {"ada-1", "ada-2", "grace-1"}

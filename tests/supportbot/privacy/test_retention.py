@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, update
 
+from supportbot.cli import main
 from supportbot.console.audit import AuditTrail
 from supportbot.crm.models import utcnow
 from supportbot.privacy.retention import RetentionSchedule, last_run, run_retention
@@ -126,3 +127,20 @@ def wait_for(condition: Callable[[], bool], reports: list[str], seconds: float =
     while not condition():
         assert time.monotonic() < deadline, reports
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize("store_backend", ["sqlite"], indirect=True)
+def test_the_command_line_prints_progress_and_the_summary(
+    command_line: Stores, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backdated(command_line)
+
+    assert main(["retention", "run", "--dry-run"]) == 0
+    assert main(["retention", "run"]) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("3 conversations with no activity since")
+    assert "3 expired conversations, would erase 2, kept 1 tagged 'keep'" in lines[1]
+    assert lines[3] == "erased 2/2"
+    assert "3 expired conversations, erased 2, kept 1 tagged 'keep'" in lines[4]
+    assert command_line.tracker_senders() == {"old-kept", "recent", "today"}

@@ -4,12 +4,13 @@ An archive is a gzipped tar, written 0600, holding one part per database and `ma
 what each part is (which store, SQLite or PostgreSQL), its size and SHA-256, when it was made,
 the CRM's Alembic revision and how many customers and conversations it had. A SQLite database is
 copied with SQLite's online backup API (consistent while the stack writes to it); a PostgreSQL
-one with `pg_dump -Fc`. A store of either kind works beside one of the other.
+one with `pg_dump -Fc`, restored by psql running pg_restore's script after dropping every table
+there is. A store of either kind works beside one of the other.
 
 A restore reads the whole archive and checks every part against the manifest before it touches
 a database, and refuses a damaged or foreign archive, or one made by a newer schema. It backs
 up the databases as they are (unless they are empty), then replaces each in one transaction
-(SQLite's backup API in one step; `pg_restore --clean --if-exists --single-transaction`), brings
+(SQLite's backup API in one step; `psql --single-transaction` on PostgreSQL), brings
 the schema up to date (an older backup) and applies the erasure log again, so that a customer
 erased after the backup stays erased.
 """
@@ -236,8 +237,7 @@ def _pg_environment(url: str) -> dict[str, str]:
 
 
 def _run_pg(tool: str, url: str, arguments: list[str]) -> None:
-    if shutil.which(tool) is None:
-        raise BackupError(f"{tool} is not on PATH: install PostgreSQL's client programs")
+    _require(tool)
     result = subprocess.run(
         [tool, "--no-password", *arguments],
         env=_pg_environment(url),
@@ -251,6 +251,68 @@ def _run_pg(tool: str, url: str, arguments: list[str]) -> None:
             f"{tool} failed on {_shown(url)} (exit {result.returncode}): "
             f"{result.stderr.strip()[-2000:]}"
         )
+
+
+def _require(tool: str) -> None:
+    if shutil.which(tool) is None:
+        raise BackupError(f"{tool} is not on PATH: install PostgreSQL's client programs")
+
+
+def _pg_replace(url: str, dump: Path) -> None:
+    """Replace the database's tables with the dump's in one transaction: every table it has now
+    is dropped first (`pg_restore --clean` would leave one the dump lacks, such as a newer
+    migration's, and the migration would then fail on it), then psql runs the dump's SQL."""
+    for tool in ("pg_restore", "psql"):
+        _require(tool)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            tables = inspect(connection).get_table_names()
+    finally:
+        engine.dispose()
+    quoted = ('"' + table.replace('"', '""') + '"' for table in tables)
+    drops = "".join(f"DROP TABLE IF EXISTS {table} CASCADE;\n" for table in quoted)
+    env = _pg_environment(url)
+    with tempfile.TemporaryFile() as script_errors, tempfile.TemporaryFile() as psql_errors:
+        script = subprocess.Popen(
+            ["pg_restore", "--no-owner", "--file=-", str(dump)],
+            stdout=subprocess.PIPE,
+            stderr=script_errors,
+            env=env,
+        )
+        psql = subprocess.Popen(
+            [
+                *("psql", "--no-password", "--quiet", "--single-transaction"),
+                *("--set=ON_ERROR_STOP=1", "--file=-"),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=psql_errors,
+            env=env,
+        )
+        assert script.stdout is not None and psql.stdin is not None
+        try:
+            psql.stdin.write(drops.encode())
+            shutil.copyfileobj(script.stdout, psql.stdin)
+        except BrokenPipeError:
+            pass  # psql stopped at an error: its exit code and message say which
+        finally:
+            psql.stdin.close()
+        failed = [
+            (tool, errors)
+            for tool, process, errors in (
+                ("pg_restore", script, script_errors),
+                ("psql", psql, psql_errors),
+            )
+            if process.wait() != 0
+        ]
+        if failed:
+            tool, errors = failed[0]
+            errors.seek(0)
+            message = errors.read().decode(errors="replace").strip()[-2000:]
+            raise BackupError(
+                f"{tool} failed restoring {_shown(url)}; nothing was changed there: {message}"
+            )
 
 
 def _schema_revision(url: str) -> str | None:
@@ -329,19 +391,7 @@ def restore(settings: Settings, archive: Path, *, progress: Progress = print) ->
             if store.kind == "sqlite":
                 _sqlite_copy(path, store.sqlite_path, must_exist=False)
             else:
-                _run_pg(
-                    "pg_restore",
-                    store.url,
-                    [
-                        "--clean",
-                        "--if-exists",
-                        "--no-owner",
-                        "--single-transaction",
-                        "--exit-on-error",
-                        f"--dbname={make_url(store.url).database}",
-                        str(path),
-                    ],
-                )
+                _pg_replace(store.url, path)
     progress("Bringing the CRM's schema up to date...")
     migrate(settings.database_url)
     reapplied = reapply_erasures(settings)

@@ -12,8 +12,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect, text
 
 from supportbot.cli import main
+from supportbot.crm.db import get_engine
 from supportbot.crm.models import utcnow
 from supportbot.privacy.backup import BackupError, back_up, read_manifest, restore
 from supportbot.privacy.erasure import erase_conversations, erase_customer
@@ -57,6 +59,39 @@ def test_a_backup_restores_into_empty_databases(stores: Stores, empty: Stores, t
     assert restored.counts == manifest["counts"]
     assert restored.previous is None  # nothing there to keep
     assert any("match their SHA-256" in line for line in lines)
+
+
+def test_a_restore_replaces_every_table(stores: Stores, tmp_path: Path):
+    """A table the backup does not have (a later migration's) goes: the database is the
+    backup's again, and migrating it afterwards works."""
+    converse(stores)
+    archive = back_up(stores.settings, tmp_path / "backup.tar.gz", progress=lambda _: None)
+    with get_engine(stores.crm_url).begin() as connection:
+        connection.execute(text("CREATE TABLE added_later (id INTEGER PRIMARY KEY)"))
+        connection.execute(text("DELETE FROM conversation_tags"))
+
+    restore(stores.settings, archive, progress=lambda _: None)
+
+    with get_engine(stores.crm_url).connect() as connection:
+        assert not inspect(connection).has_table("added_later")
+    assert stores.customer_emails() == {"ada@example.com", "grace@example.com"}
+
+
+@pytest.mark.parametrize("store_backend", ["postgresql"], indirect=True)
+def test_a_postgresql_restore_that_fails_changes_nothing(
+    stores: Stores, empty: Stores, tmp_path: Path
+):
+    archive = back_up(stores.settings, tmp_path / "backup.tar.gz", progress=lambda _: None)
+    with get_engine(empty.crm_url).begin() as connection:
+        connection.execute(text("CREATE TABLE there_before (id INTEGER PRIMARY KEY)"))
+        # Not a table's: the restore's CREATE SEQUENCE of customers.id fails on it.
+        connection.execute(text("CREATE SEQUENCE customers_id_seq"))
+
+    with pytest.raises(BackupError, match=r"psql failed .*nothing was changed"):
+        restore(empty.settings, archive, progress=lambda _: None)
+
+    with get_engine(empty.crm_url).connect() as connection:
+        assert inspect(connection).get_table_names() == ["there_before"]
 
 
 def test_a_damaged_part_is_refused_before_anything_changes(

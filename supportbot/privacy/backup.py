@@ -202,9 +202,11 @@ def _sqlite_copy(source: Path, target: Path, *, must_exist: bool) -> None:
     target: it holds the old content or the new, never half of each)."""
     if must_exist and not source.is_file():
         raise BackupError(f"the SQLite database {source} does not exist")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not target.exists():
+        # Owner-only, like every data file (SQLite gives its -wal and -shm files the same mode).
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     if not source.is_file():
-        sqlite3.connect(target).close()
         return
     with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)

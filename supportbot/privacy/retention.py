@@ -30,9 +30,10 @@ from supportbot.store import crm_session
 # The console tag that exempts a conversation from retention (supportbot.console.conversations).
 KEEP_TAG = "keep"
 RUN_ACTION = "retention.run"
-# Who ran it, in the audit trail: `supportbot run`'s schedule (the command line is "cli").
-SCHEDULE_ACTOR = "schedule"
 FAILED_ACTION = "retention.failed"
+# Who ran it, in the audit trail and the erasure log: `supportbot run`'s schedule (the command
+# line is "cli").
+SCHEDULE_ACTOR = "schedule"
 # Conversations erased per call of erase_conversations: progress shows, a failure loses little.
 BATCH = 200
 

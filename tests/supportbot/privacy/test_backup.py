@@ -58,6 +58,8 @@ def test_a_backup_restores_into_empty_databases(stores: Stores, empty: Stores, t
     assert empty.csat_comments()["ada-1"] == SAID
     assert restored.counts == manifest["counts"]
     assert restored.previous is None  # nothing there to keep
+    if empty.crm_url.startswith("sqlite"):
+        assert stat.S_IMODE(Path(empty.crm_url.split("///")[1]).stat().st_mode) == 0o600
     assert any("match their SHA-256" in line for line in lines)
 
 

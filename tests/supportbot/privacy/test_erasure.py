@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import create_engine, select, update
 
 from supportbot.cli import main
 from supportbot.console.models import AuditEntry, HandoffRequest, HandoffState
@@ -204,3 +204,20 @@ def test_the_command_line_reapplies_the_log(
     erase_customer(command_line, customer_id, actor="cli", reason="asked")
     assert main(["customer", "reapply-erasures"]) == 0
     assert "Re-applied 1 logged erasure(s)" in capsys.readouterr().out
+
+
+def test_the_tracker_file_keeps_no_bytes_of_what_was_erased(settings: Settings) -> None:
+    """SQLite leaves deleted rows in free pages, and the write-ahead log keeps them as written."""
+    customer_id = seed_wanda(settings)
+    tracker = Path(settings.rasa_environment["TRACKER_DB"])
+    engine = create_engine(f"sqlite:///{tracker}")
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")  # as Rasa's store runs it
+    engine.dispose()
+    add_events(settings, [user_event("conv-w1", f"{TYPED} {n}") for n in range(200)])
+
+    erase_customer(settings, customer_id, actor="cli", reason="asked")
+
+    files = [path for path in tracker.parent.iterdir() if path.name.startswith(tracker.name)]
+    raw = b"".join(path.read_bytes() for path in files)
+    assert TYPED.encode() not in raw and EMAIL.encode() not in raw.lower()

@@ -178,7 +178,7 @@ def stores(store_backend: str, tmp_path: Path) -> Iterator[Stores]:
 
 
 @pytest.fixture
-def command_line(stores: Stores, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stores]:
+def cli_stores(stores: Stores, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stores]:
     """The stores, named by the environment the `supportbot` command reads its settings from."""
     for name, value in stores.env.items():
         monkeypatch.setenv(name, value)

@@ -20,7 +20,7 @@ from supportbot.crm.models import utcnow
 from supportbot.privacy.backup import BackupError, back_up, read_manifest, restore
 from supportbot.privacy.erasure import erase_conversations, erase_customer
 from supportbot.store import crm_session
-from tests.db import POSTGRES_URL
+from tests.db import DATABASES, POSTGRES_URL
 from tests.supportbot.privacy.stores import Stores, fresh_stores
 
 SAID = "my parcel never came, I'm at 12 St James's Square"
@@ -79,7 +79,8 @@ def test_a_restore_replaces_every_table(stores: Stores, tmp_path: Path):
     assert stores.customer_emails() == {"ada@example.com", "grace@example.com"}
 
 
-@pytest.mark.parametrize("store_backend", ["postgresql"], indirect=True)
+# tests.db's PostgreSQL parameter, skipped with a reason when SUPPORTBOT_TEST_POSTGRES_URL is unset.
+@pytest.mark.parametrize("store_backend", [DATABASES[1]], indirect=True)
 def test_a_postgresql_restore_that_fails_changes_nothing(
     stores: Stores, empty: Stores, tmp_path: Path
 ):
@@ -203,12 +204,12 @@ def test_a_mixed_setup_backs_up_and_restores(tmp_path: Path):
 
 @pytest.mark.parametrize("store_backend", ["sqlite"], indirect=True)
 def test_the_command_line_asks_before_it_replaces_anything(
-    command_line: Stores,
+    cli_stores: Stores,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    stores = command_line
+    stores = cli_stores
     converse(stores)
     archive = tmp_path / "cli.tar.gz"
     assert main(["db", "backup", "--out", str(archive)]) == 0

@@ -15,6 +15,7 @@ from supportbot.cli import main
 from supportbot.console.audit import AuditTrail
 from supportbot.crm.models import utcnow
 from supportbot.privacy.retention import RetentionSchedule, last_run, run_retention
+from supportbot.settings import PrivacyRules, SettingsError
 from supportbot.store import crm_session
 from tests.supportbot.privacy.stores import EVENTS, Stores
 
@@ -131,9 +132,9 @@ def wait_for(condition: Callable[[], bool], reports: list[str], seconds: float =
 
 @pytest.mark.parametrize("store_backend", ["sqlite"], indirect=True)
 def test_the_command_line_prints_progress_and_the_summary(
-    command_line: Stores, capsys: pytest.CaptureFixture[str]
+    cli_stores: Stores, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    backdated(command_line)
+    backdated(cli_stores)
 
     assert main(["retention", "run", "--dry-run"]) == 0
     assert main(["retention", "run"]) == 0
@@ -143,4 +144,13 @@ def test_the_command_line_prints_progress_and_the_summary(
     assert "3 expired conversations, would erase 2, kept 1 tagged 'keep'" in lines[1]
     assert lines[3] == "erased 2/2"
     assert "3 expired conversations, erased 2, kept 1 tagged 'keep'" in lines[4]
-    assert command_line.tracker_senders() == {"old-kept", "recent", "today"}
+    assert cli_stores.tracker_senders() == {"old-kept", "recent", "today"}
+
+
+def test_the_schedule_setting() -> None:
+    assert PrivacyRules.from_env({}).retention_interval_hours == 24
+    assert (
+        PrivacyRules.from_env({"SUPPORTBOT_RETENTION_INTERVAL": "0"}).retention_interval_hours == 0
+    )
+    with pytest.raises(SettingsError, match="SUPPORTBOT_RETENTION_INTERVAL must be a whole number"):
+        PrivacyRules.from_env({"SUPPORTBOT_RETENTION_INTERVAL": "daily"})

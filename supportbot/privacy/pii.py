@@ -49,6 +49,7 @@ PRECEDENCE = (EMAIL, IBAN, CARD, PHONE, ADDRESS, PERSON)
 # Presidio's scores: validated patterns 1.0, spaCy's people 0.85, phones 0.4 (0.75 with a
 # context word), our context-free phrases 0.5-0.85; guesses that need context start at 0.3.
 MIN_SCORE = 0.4
+NER_SCORE = 0.85  # Presidio's default for a spaCy entity
 # National phone formats are tried in these regions; "+<country code>" numbers in any.
 PHONE_REGIONS = ("US", "GB", "IE", "AU", "IN", "DE", "FR", "ES", "IT", "NL")
 
@@ -167,9 +168,10 @@ def _installed_spacy_engine() -> Any:
             self.nlp = {"en": spacy.load(spacy_model_dir(), enable=["ner"])}  # type: ignore[assignment]
 
         def _doc_to_nlp_artifact(self, doc: Any, language: str) -> Any:
-            entities, scores = self._get_updated_entities(
-                self._get_entities(doc), self._get_scores_for_entities(doc)
-            )
+            # People only: Presidio would log a warning for every other label it has no name
+            # for (CARDINAL, DATE...), on every message.
+            entities = [entity for entity in doc.ents if entity.label_ == PERSON]
+            scores = [NER_SCORE] * len(entities)
             return NlpArtifacts(
                 entities=entities,
                 tokens=doc,
@@ -331,7 +333,7 @@ _HOUSE = r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?"
 _STREET_WORD = r"(?:[A-Z][\w'\u2019.\-]*|\d{1,3}(?i:st|nd|rd|th)|of|the|de|la|del)"
 _CITY_WORD = (
     r"(?!(?:I|I'm|I\u2019m|Thanks|Thank|Please|Cheers|Regards|And|But|Can|Could|Is|It|My|"
-    r"The|This|Tracking|Order|Phone|Email|Call|Or)\b)[A-Z][\w'\u2019.\-]*"
+    r"The|This|Tracking|Order|Phone|Email|Call|Or)\b)[A-Z][^\W\d_]*(?:['\u2019.\-][^\W\d_]+)*\.?(?!\w)"
 )
 _POSTCODE = (
     r"(?:,?\s*(?:[A-Z]{2}\s+)?\d{5}(?:-\d{4})?\b"  # US state and ZIP, or a 5-digit code

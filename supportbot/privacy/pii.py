@@ -98,9 +98,7 @@ class PiiDetector:
 
     def __init__(self) -> None:
         from presidio_analyzer import AnalyzerEngine
-        from presidio_analyzer.nlp_engine import NlpArtifacts
         from presidio_anonymizer import AnonymizerEngine
-        from spacy.tokens import Doc
 
         nlp_engine = _installed_spacy_engine()
         self._analyzer = AnalyzerEngine(
@@ -109,16 +107,13 @@ class PiiDetector:
             supported_languages=["en"],
             default_score_threshold=MIN_SCORE,
         )
-        # What the pattern path gives Presidio instead of spaCy's output: no tokens, so no
-        # context words either (pattern types pass the threshold without them).
-        self._no_nlp = NlpArtifacts(
-            entities=[],
-            tokens=Doc(nlp_engine.get_nlp("en").vocab),
-            tokens_indices=[],
-            lemmas=[],
-            nlp_engine=None,
-            language="en",
-        )
+        # The pattern path calls these directly: Presidio's analyze would add its context
+        # stage, which has no tokens to read here and deep-copies every result.
+        self._pattern_recognizers = [
+            recognizer
+            for recognizer in self._analyzer.registry.recognizers
+            if set(recognizer.supported_entities) <= PATTERN_ENTITIES | {SHOP_REFERENCE}
+        ]
         self._nlp_lock = threading.Lock()
         self._anonymizer = AnonymizerEngine()
 
@@ -130,15 +125,22 @@ class PiiDetector:
         # Every type is looked for, so a span never depends on which others were asked for:
         # an email is never taken for a name because emails weren't wanted.
         if wanted <= PATTERN_ENTITIES:
-            searched = [*PATTERN_ENTITIES, SHOP_REFERENCE]
-            nlp_artifacts = self._no_nlp
+            results = [
+                result
+                for recognizer in self._pattern_recognizers
+                # No NLP output: pattern recognisers read none (Presidio's type says otherwise).
+                for result in recognizer.analyze(text, recognizer.supported_entities, None)  # type: ignore[arg-type]
+                if result.score >= MIN_SCORE
+            ]
         else:
-            searched = [*ENTITIES, SHOP_REFERENCE]
             with self._nlp_lock:
                 nlp_artifacts = self._analyzer.nlp_engine.process_text(text, "en")
-        results = self._analyzer.analyze(
-            text=text, language="en", entities=searched, nlp_artifacts=nlp_artifacts
-        )
+            results = self._analyzer.analyze(
+                text=text,
+                language="en",
+                entities=[*ENTITIES, SHOP_REFERENCE],
+                nlp_artifacts=nlp_artifacts,
+            )
         return [span for span in _resolve(text, results) if span.entity in wanted]
 
     def redact(self, text: str, entities: Iterable[str] = ENTITIES) -> str:

@@ -90,30 +90,26 @@ def spacy_model_dir() -> Path:
 
 
 class PiiDetector:
-    """Presidio's analyzer with the shop's recognisers, configured once (spaCy loads in ~1 s).
+    """Presidio's recognisers with the shop's, configured once.
 
-    Safe to share between threads: the spaCy pipeline runs under a lock (one message takes a
-    few milliseconds), the recognisers keep no per-call state.
+    spaCy loads (~1 s, ~50 MB) on the first request that needs it: a process that only masks
+    pattern types (its logs, say) never loads it. Safe to share between threads: spaCy runs
+    under a lock (a message takes a few milliseconds), the recognisers keep no per-call state.
     """
 
     def __init__(self) -> None:
-        from presidio_analyzer import AnalyzerEngine
+        from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IbanRecognizer
         from presidio_anonymizer import AnonymizerEngine
 
-        nlp_engine = _installed_spacy_engine()
-        self._analyzer = AnalyzerEngine(
-            registry=_registry(),
-            nlp_engine=nlp_engine,
-            supported_languages=["en"],
-            default_score_threshold=MIN_SCORE,
-        )
-        # The pattern path calls these directly: Presidio's analyze would add its context
-        # stage, which has no tokens to read here and deep-copies every result.
         self._pattern_recognizers = [
-            recognizer
-            for recognizer in self._analyzer.registry.recognizers
-            if set(recognizer.supported_entities) <= PATTERN_ENTITIES | {SHOP_REFERENCE}
+            _email_recognizer(),
+            _phone_recognizer(),
+            CreditCardRecognizer(),
+            IbanRecognizer(),
+            _shop_references(),
         ]
+        self._analyzer: Any = None
+        self._load_lock = threading.Lock()
         self._nlp_lock = threading.Lock()
         self._anonymizer = AnonymizerEngine()
 
@@ -125,23 +121,48 @@ class PiiDetector:
         # Every type is looked for, so a span never depends on which others were asked for:
         # an email is never taken for a name because emails weren't wanted.
         if wanted <= PATTERN_ENTITIES:
+            # Straight to the recognisers: Presidio's analyze would add its context stage,
+            # which has no tokens to read without spaCy and deep-copies every result.
             results = [
                 result
                 for recognizer in self._pattern_recognizers
-                # No NLP output: pattern recognisers read none (Presidio's type says otherwise).
-                for result in recognizer.analyze(text, recognizer.supported_entities, None)  # type: ignore[arg-type]
+                # No NLP output: pattern recognisers read none.
+                for result in recognizer.analyze(text, recognizer.supported_entities, None)
                 if result.score >= MIN_SCORE
             ]
         else:
+            analyzer = self._full_analyzer()
             with self._nlp_lock:
-                nlp_artifacts = self._analyzer.nlp_engine.process_text(text, "en")
-            results = self._analyzer.analyze(
+                nlp_artifacts = analyzer.nlp_engine.process_text(text, "en")
+            results = analyzer.analyze(
                 text=text,
                 language="en",
                 entities=[*ENTITIES, SHOP_REFERENCE],
                 nlp_artifacts=nlp_artifacts,
             )
         return [span for span in _resolve(text, results) if span.entity in wanted]
+
+    def _full_analyzer(self) -> Any:
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+        with self._load_lock:
+            if self._analyzer is None:
+                registry = RecognizerRegistry(supported_languages=["en"])
+                for recognizer in [
+                    *self._pattern_recognizers,
+                    SpacyRecognizer(supported_entities=[PERSON]),
+                    _name_phrases(),
+                    _street_addresses(),
+                ]:
+                    registry.add_recognizer(recognizer)
+                self._analyzer = AnalyzerEngine(
+                    registry=registry,
+                    nlp_engine=_installed_spacy_engine(),
+                    supported_languages=["en"],
+                    default_score_threshold=MIN_SCORE,
+                )
+            return self._analyzer
 
     def redact(self, text: str, entities: Iterable[str] = ENTITIES) -> str:
         """`text` with each span of the given types replaced by `<TYPE>`."""
@@ -189,29 +210,6 @@ def _installed_spacy_engine() -> Any:
     )
     engine.load()
     return engine
-
-
-def _registry() -> Any:
-    from presidio_analyzer import RecognizerRegistry
-    from presidio_analyzer.predefined_recognizers import (
-        CreditCardRecognizer,
-        IbanRecognizer,
-        SpacyRecognizer,
-    )
-
-    registry = RecognizerRegistry(supported_languages=["en"])
-    for recognizer in (
-        _email_recognizer(),
-        _phone_recognizer(),
-        CreditCardRecognizer(),
-        IbanRecognizer(),
-        SpacyRecognizer(supported_entities=[PERSON]),
-        _name_phrases(),
-        _street_addresses(),
-        _shop_references(),
-    ):
-        registry.add_recognizer(recognizer)
-    return registry
 
 
 def _offline_tld_extract() -> Any:

@@ -159,14 +159,14 @@ def stock_presidio() -> Any:
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
-    from supportbot.privacy.pii import _email_recognizer
+    from supportbot.privacy.pii import offline_email_recognizer
 
     nlp_engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": str(spacy_model_dir())}])
     nlp_engine.load()
     registry = RecognizerRegistry(supported_languages=["en"])
     registry.load_predefined_recognizers(languages=["en"], nlp_engine=nlp_engine)
     registry.remove_recognizer("EmailRecognizer")
-    registry.add_recognizer(_email_recognizer())
+    registry.add_recognizer(offline_email_recognizer())
     return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
 
 

@@ -102,7 +102,7 @@ class PiiDetector:
         from presidio_anonymizer import AnonymizerEngine
 
         self._pattern_recognizers = [
-            _email_recognizer(),
+            offline_email_recognizer(),
             _phone_recognizer(),
             CreditCardRecognizer(),
             IbanRecognizer(),
@@ -218,7 +218,8 @@ def _offline_tld_extract() -> Any:
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
-def _email_recognizer() -> Any:
+def offline_email_recognizer() -> Any:
+    """Presidio's email recogniser, validating domains against tldextract's bundled list."""
     from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
     class OfflineEmailRecognizer(EmailRecognizer):

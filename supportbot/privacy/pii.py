@@ -98,6 +98,7 @@ class PiiDetector:
     """
 
     def __init__(self) -> None:
+        import regex
         from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IbanRecognizer
         from presidio_anonymizer import AnonymizerEngine
 
@@ -105,7 +106,9 @@ class PiiDetector:
             offline_email_recognizer(),
             _phone_recognizer(),
             CreditCardRecognizer(),
-            IbanRecognizer(),
+            # With the flags Presidio's own registry gives it: an IBAN typed in lower case
+            # (valid once upper-cased) is still an IBAN.
+            IbanRecognizer(regex_flags=regex.DOTALL | regex.MULTILINE | regex.IGNORECASE),
             _shop_references(),
         ]
         self._analyzer: Any = None

@@ -102,6 +102,21 @@ def test_a_card_number_must_pass_the_luhn_check(
 
 
 @pytest.mark.parametrize(
+    ("iban", "is_iban"),
+    [
+        ("DE89 3704 0044 0532 0130 00", True),
+        ("GB82WEST12345698765432", True),
+        ("gb82 west 1234 5698 7654 32", True),
+        ("FR14 2004 1010 0505 0001 3M02 606", True),
+        ("DE89 3704 0044 0532 0130 01", False),
+    ],
+)
+def test_an_iban_must_pass_its_checksum(detector: PiiDetector, iban: str, is_iban: bool) -> None:
+    expected = [("IBAN_CODE", iban)] if is_iban else []
+    assert found(detector, f"Please refund to {iban}, thanks", PATTERNS) == expected
+
+
+@pytest.mark.parametrize(
     "address",
     [
         "221B Baker Street, London NW1 6XE",

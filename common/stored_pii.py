@@ -1,8 +1,8 @@
 """Which strings could hold the personal data that is masked before storage.
 
-Masking runs Presidio (about 5 ms a string here), so both sides skip what cannot hold a masked
-type: the Rasa tracker store before it asks the action server, and the CRM before it calls the
-detector. The pattern types all need a digit, or an '@' for an email; names and street
+Masking costs a Presidio run, and from Rasa a call to the action server, so both sides skip what
+cannot hold a masked type: the Rasa tracker store before it asks the action server, and the CRM
+before it calls the detector. The pattern types all need a digit, or an '@' for an email; names and street
 addresses can be any free text. Standard library only: both interpreters use it.
 """
 

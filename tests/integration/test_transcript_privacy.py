@@ -132,7 +132,7 @@ def test_the_customer_token_is_not_kept(stack: Stack) -> None:
 
 def test_the_masking_latency_benchmark_runs(stack: Stack) -> None:
     """`python -m lab.transcript_masking --quick` against the stack's action server (no timing
-    is asserted: the benchmark reports, reports/privacy.md quotes a full run)."""
+    is asserted: the benchmark reports)."""
     env = {
         **os.environ,
         "ACTION_SERVER_URL": f"{stack.action_url}/webhook",

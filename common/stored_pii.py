@@ -2,8 +2,8 @@
 
 Masking costs a Presidio run, and from Rasa a call to the action server, so both sides skip what
 cannot hold a masked type: the Rasa tracker store before it asks the action server, and the CRM
-before it calls the detector. The pattern types all need a digit, or an '@' for an email; names and street
-addresses can be any free text. Standard library only: both interpreters use it.
+before it calls the detector. The pattern types all need a digit, or an '@' for an email; names
+and street addresses can be any free text. Standard library only: both interpreters use it.
 """
 
 from __future__ import annotations

@@ -358,6 +358,8 @@ def _run_stack(work: Path, crm_url: str, scale: Mapping[str, str]) -> Iterator[S
         **settings.rasa_environment,
         "SUPPORTBOT_DATABASE_URL": crm_url,
         "SUPPORTBOT_IDENTITY_SECRET": IDENTITY_SECRET,
+        # The action server audits a customer's erasure in the chat.
+        "SUPPORTBOT_AUDIT_SECRET": AUDIT_SECRET,
         "SUPPORTBOT_RASA_TOKEN": API_TOKEN,
         "RASA_TELEMETRY_ENABLED": "false",
     }

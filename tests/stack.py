@@ -357,6 +357,10 @@ def _run_stack(work: Path, crm_url: str, scale: Mapping[str, str]) -> Iterator[S
         **os.environ,
         **settings.rasa_environment,
         "SUPPORTBOT_DATABASE_URL": crm_url,
+        # The files the action server's erasures write in the stack's directory, not the
+        # checkout's var/ (its data directory, shared for the knowledge base's vector cache).
+        "SUPPORTBOT_ERASURE_LOG": str(work / "privacy" / "erasure-log.jsonl"),
+        "SUPPORTBOT_REVIEW_FILE": str(work / "review" / "nlu_review.yml"),
         "SUPPORTBOT_IDENTITY_SECRET": IDENTITY_SECRET,
         # The action server audits a customer's erasure in the chat.
         "SUPPORTBOT_AUDIT_SECRET": AUDIT_SECRET,

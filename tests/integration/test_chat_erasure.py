@@ -5,6 +5,8 @@ starts again anonymous."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import create_engine, inspect, make_url, select, text
 
@@ -17,6 +19,7 @@ pytestmark = pytest.mark.integration
 SENDER = "it-chat-erasure-0001"
 # Typed once in the conversation, and written nowhere else.
 TYPED = "does the zebra striped umbrella come in teal"
+ERASURE_LOG = "privacy/erasure-log.jsonl"
 
 
 def texts(messages: list[dict]) -> str:
@@ -78,6 +81,11 @@ def test_a_customer_erases_their_data_from_the_chat(stack: Stack) -> None:
         erased = crm.session.scalars(select(Customer).where(Customer.id == customer_id)).one()
         assert erased.email != email and erased.name != name
         assert crm.interactions.verified_customer_id(SENDER) is None
+
+    # Logged where the stack keeps its data, to be applied again after a restore.
+    logged = [json.loads(line) for line in (stack.work / ERASURE_LOG).read_text().splitlines()]
+    erasure = next(entry for entry in logged if entry["customer"] == customer_id)
+    assert (erasure["actor"], erasure["conversations"]) == ("customer", [SENDER])
 
     # The next message starts a new conversation, anonymous.
     assert name.split()[0] not in texts(stack.say(SENDER, "hi"))

@@ -365,6 +365,58 @@ def _training_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _customer_erase(args: argparse.Namespace) -> int:
+    """Erase a customer on request (the right to be forgotten): 0 done, 2 unknown customer."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from supportbot.console.audit import COMMAND_LINE
+    from supportbot.privacy.erasure import conversations_of, erase_customer
+    from supportbot.store import crm_session
+
+    settings = get_settings()
+    settings.require("audit_secret")  # the log names the customer by its keyed hash
+    with crm_session() as crm:
+        customer = crm.customers.find_by_email(args.email)
+        if customer is None:
+            print("error: no customer has that email address", file=sys.stderr)
+            return 2
+        customer_id, conversations = customer.id, len(conversations_of(crm.session, customer.id))
+    print(
+        f"Customer {customer_id}: {conversations} conversation(s) will be erased, their personal "
+        "data removed from the CRM; orders and invoices stay as anonymised records."
+    )
+    if not args.yes and not _confirmed("Erase this customer? This cannot be undone [y/N] "):
+        print("Nothing erased")
+        return 1
+    try:
+        report = erase_customer(
+            settings, customer_id, actor=COMMAND_LINE, reason=args.reason, source=COMMAND_LINE
+        )
+    except SQLAlchemyError as error:
+        raise ValueError(
+            f"a database failed during the erasure ({type(error).__name__}); it is logged: run "
+            "the command again, or `supportbot customer reapply-erasures`, to finish it"
+        ) from None
+    print("\n".join(report.lines()))
+    return 0
+
+
+def _confirmed(prompt: str) -> bool:
+    try:
+        return input(prompt).strip().lower() in {"y", "yes"}
+    except EOFError:  # no terminal to ask: not confirmed
+        return False
+
+
+def _customer_reapply(args: argparse.Namespace) -> int:
+    from supportbot.privacy.erasure import reapply_erasures
+
+    settings = get_settings()
+    print(f"Re-applying the erasures logged in {settings.privacy.erasure_log}...")
+    print(f"Re-applied {reapply_erasures(settings)} logged erasure(s)")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from supportbot.launcher import launch
 
@@ -410,6 +462,20 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("email")
     token.add_argument("--ttl", type=int, default=0, help="lifetime in seconds")
     token.set_defaults(handler=_token)
+
+    customer = commands.add_parser("customer", help="customers' personal data")
+    customer_commands = customer.add_subparsers(dest="customer_command", required=True)
+    erase = customer_commands.add_parser(
+        "erase", help="erase a customer on request: conversations, personal data (audited)"
+    )
+    erase.add_argument("email")
+    erase.add_argument("--reason", required=True, help="why (kept in the audit trail, masked)")
+    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    erase.set_defaults(handler=_customer_erase)
+    customer_commands.add_parser(
+        "reapply-erasures",
+        help="erase again what the erasure log lists (after restoring an older backup)",
+    ).set_defaults(handler=_customer_reapply)
 
     agent = commands.add_parser(
         "agent", help="agent logins and API tokens; claim, reply to and hand back a conversation"

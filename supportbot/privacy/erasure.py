@@ -8,10 +8,18 @@ conversations alone (the retention job). `reapply_erasures` runs every logged er
 after a restore of an older backup brought the data back.
 
 Order of work, so that a failure loses nothing and a retry finishes the job: the log line first
-(what must be erased, written before anything is), then the tracker store and the review file,
-then the CRM in one transaction. Until the CRM's transaction commits, the customer still has
-their email, so erasing them again finds everything again; and the log line lets
-`reapply_erasures` finish an erasure whatever step failed.
+(what must be erased, written before anything is), then the tracker store (one transaction), the
+review file, then the CRM (one transaction). Until the CRM's transaction commits, the customer
+still has their email, so erasing them again finds everything again; and the log line lets
+`reapply_erasures` finish an erasure whatever step failed. On SQLite the erasing connections
+zero what they delete and the write-ahead log is emptied after, so no bytes of it stay in the
+files either.
+
+What stays elsewhere, and for how long: backups taken before (until they expire; a restore is
+followed by `reapply_erasures`); PostgreSQL's dead rows until VACUUM reclaims them; keyed hashes
+of the email in `verification_failures` (24 hours at most). The Rasa server's caches are keyed so
+that they never serve an erased conversation (assistant/tracker_store.py) and keep no customer
+text (assistant/nlu/minilm_featurizer.py); the action server and the web app cache none.
 
 The erasure log (`PrivacyRules.erasure_log`, `<data dir>/privacy/erasure-log.jsonl`) is a file
 outside the databases, created 0600 and only ever appended to. A line holds the customer's id,
@@ -27,11 +35,12 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, column, delete, inspect, or_, select, table, update
+from sqlalchemy import Connection, Engine, column, delete, inspect, or_, select, table, update
 from sqlalchemy.orm import Session
 
 from common.keyed_hashes import keyed_hash
@@ -56,7 +65,7 @@ from supportbot.crm.models import (
 )
 from supportbot.privacy.pii import get_pii_detector
 from supportbot.settings import Settings
-from supportbot.store import crm_session
+from supportbot.store import CRM, crm_session
 
 logger = logging.getLogger(__name__)
 
@@ -80,13 +89,12 @@ KEPT = (
     "Tickets keep their kind, status and dates; their subject and description are cleared.",
     "The audit trail records that the erasure happened (customer id, who, when); the erasure log "
     "keeps the conversations' ids and a keyed hash of the email so that a restore of an older "
-    "backup is erased again (`supportbot customer erase --reapply`).",
+    "backup is erased again (`supportbot customer reapply-erasures`).",
 )
 
 
-class ErasureError(RuntimeError):
-    """The erasure could not be done (the message says what); nothing was half-forgotten that a
-    retry or `reapply_erasures` would not finish."""
+class ErasureError(ValueError):
+    """The erasure cannot be done (the message says what); found before anything is erased."""
 
 
 class UnknownCustomer(LookupError):
@@ -97,7 +105,7 @@ class UnknownCustomer(LookupError):
 class ErasureReport:
     """What an erasure deleted, what it anonymised and kept, and why."""
 
-    customer_id: int | None
+    customer_id: int
     conversations: tuple[str, ...]
     deleted: dict[str, int] = field(default_factory=dict)
     anonymised: dict[str, int] = field(default_factory=dict)
@@ -105,8 +113,7 @@ class ErasureReport:
 
     def lines(self) -> list[str]:
         """The report as a person reads it (the CLI prints it, the console shows it)."""
-        who = f"customer {self.customer_id}" if self.customer_id is not None else "conversations"
-        lines = [f"Erased {who}: {len(self.conversations)} conversation(s)"]
+        lines = [f"Erased customer {self.customer_id}: {len(self.conversations)} conversation(s)"]
         lines += [f"  deleted: {count} {what}" for what, count in self.deleted.items() if count]
         lines += [
             f"  anonymised: {count} {what}" for what, count in self.anonymised.items() if count
@@ -143,6 +150,7 @@ def erase_customer(
     if not reason:
         raise ValueError("an erasure needs a reason")
     email_key = settings.require("audit_secret")
+    tracker = _tracker_engine(settings)
     with crm_session(settings.database_url) as crm:
         customer = crm.customers.get(customer_id)
         if customer is None:
@@ -161,8 +169,8 @@ def erase_customer(
     )
     deleted: dict[str, int] = {}
     anonymised: dict[str, int] = {}
-    _erase_outside_crm(settings, senders, [email], deleted, anonymised)
-    with crm_session(settings.database_url) as crm:
+    _erase_outside_crm(tracker, settings.review_file, senders, [email], deleted, anonymised)
+    with _erasing(settings.database_url) as crm:
         _anonymise_customer(crm.session, customer_id, deleted, anonymised)
         _erase_conversation_rows(crm.session, senders, deleted, anonymised)
         AuditTrail(crm.session).record(
@@ -185,14 +193,15 @@ def erase_conversations(
     senders = sorted(set(sender_ids))
     if not senders:
         return 0
+    tracker = _tracker_engine(settings)
     _append_to_log(
         settings.privacy.erasure_log,
         {"customer": None, "conversations": senders, "actor": actor, "reason": reason},
     )
     deleted: dict[str, int] = {}
     anonymised: dict[str, int] = {}
-    _erase_outside_crm(settings, senders, [], deleted, anonymised)
-    with crm_session(settings.database_url) as crm:
+    _erase_outside_crm(tracker, settings.review_file, senders, [], deleted, anonymised)
+    with _erasing(settings.database_url) as crm:
         _erase_conversation_rows(crm.session, senders, deleted, anonymised)
     return len(senders)
 
@@ -205,6 +214,7 @@ def reapply_erasures(settings: Settings) -> int:
     if not entries:
         return 0
     email_key = settings.require("audit_secret") if any(e.get("customer") for e in entries) else ""
+    tracker = _tracker_engine(settings)
     senders: set[str] = set()
     customers: list[int] = []
     emails: list[str] = []
@@ -228,8 +238,8 @@ def reapply_erasures(settings: Settings) -> int:
             senders.update(conversations_of(crm.session, customer_id))
     deleted: dict[str, int] = {}
     anonymised: dict[str, int] = {}
-    _erase_outside_crm(settings, sorted(senders), emails, deleted, anonymised)
-    with crm_session(settings.database_url) as crm:
+    _erase_outside_crm(tracker, settings.review_file, sorted(senders), emails, deleted, anonymised)
+    with _erasing(settings.database_url) as crm:
         for customer_id in customers:
             _anonymise_customer(crm.session, customer_id, deleted, anonymised)
         _erase_conversation_rows(crm.session, sorted(senders), deleted, anonymised)
@@ -270,7 +280,9 @@ def _append_to_log(path: Path, entry: dict[str, Any]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # a long line is written whole, never interleaved
-        os.write(fd, (line + "\n").encode())
+        data = memoryview((line + "\n").encode())
+        while data:
+            data = data[os.write(fd, data) :]
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -298,19 +310,21 @@ def read_erasure_log(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def _erase_outside_crm(
-    settings: Settings,
+    tracker: Engine | None,
+    review_file: Path,
     senders: Sequence[str],
     emails: Sequence[str],
     deleted: dict[str, int],
     anonymised: dict[str, int],
 ) -> None:
+    """The tracker store's events (None: it has none yet) and the review file's examples."""
     deleted["tracker events"] = 0
     anonymised["tracker events elsewhere that named the email"] = 0
-    engine = _tracker_engine(settings)
-    if engine is not None:
-        deleted["tracker events"] = _delete_events(engine, senders)
-        anonymised["tracker events elsewhere that named the email"] = _scrub_emails(engine, emails)
-    deleted["review-file examples"] = drop_conversations(settings.review_file, senders)
+    if tracker is not None:
+        deleted["tracker events"], anonymised["tracker events elsewhere that named the email"] = (
+            _erase_events(tracker, senders, emails)
+        )
+    deleted["review-file examples"] = drop_conversations(review_file, senders)
 
 
 def _tracker_engine(settings: Settings) -> Engine | None:
@@ -336,38 +350,69 @@ def _tracker_engine(settings: Settings) -> Engine | None:
 _EVENTS = table("events", column("id"), column("sender_id"), column("data"))
 
 
-def _delete_events(engine: Engine, senders: Sequence[str]) -> int:
-    removed = 0
+def _erase_events(engine: Engine, senders: Sequence[str], emails: Sequence[str]) -> tuple[int, int]:
+    """Delete the conversations' events and scrub the emails from any other event, in one
+    transaction; (events deleted, events scrubbed)."""
     with engine.begin() as connection:
-        for chunk in _chunks(senders):
-            result = connection.execute(delete(_EVENTS).where(_EVENTS.c.sender_id.in_(chunk)))
-            removed += result.rowcount or 0
-    return removed
+        _zero_what_is_deleted(connection)
+        removed = sum(
+            _touched(connection.execute(delete(_EVENTS).where(_EVENTS.c.sender_id.in_(chunk))))
+            for chunk in _chunks(senders)
+        )
+        scrubbed = sum(_scrub_email(connection, email) for email in emails)
+    with engine.connect() as connection:
+        _checkpoint(connection)
+    return removed, scrubbed
 
 
-def _scrub_emails(engine: Engine, emails: Sequence[str]) -> int:
-    """Replace the emails in events of other conversations (someone typed them there) by
+def _scrub_email(connection: Connection, email: str) -> int:
+    """Replace the email in events of other conversations (someone typed it there) by
     <EMAIL_ADDRESS>, as the redaction would: those conversations are not the customer's to
     erase. A full scan of the events, which an erasure can afford."""
-    scrubbed = 0
-    with engine.begin() as connection:
-        for email in emails:
-            pattern = re.compile(re.escape(email), re.IGNORECASE)
-            like = "%" + email.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
-            rows = connection.execute(
-                select(_EVENTS.c.id, _EVENTS.c.data).where(_EVENTS.c.data.ilike(like, escape="\\"))
-            ).all()
-            for row in rows:
-                connection.execute(
-                    update(_EVENTS)
-                    .where(_EVENTS.c.id == row.id)
-                    .values(data=pattern.sub("<EMAIL_ADDRESS>", row.data))
-                )
-            scrubbed += len(rows)
-    return scrubbed
+    pattern = re.compile(re.escape(email), re.IGNORECASE)
+    like = "%" + email.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+    query = select(_EVENTS.c.id, _EVENTS.c.data).where(_EVENTS.c.data.ilike(like, escape="\\"))
+    rows = connection.execute(query).all()
+    for row in rows:
+        scrubbed = pattern.sub("<EMAIL_ADDRESS>", row.data)
+        connection.execute(update(_EVENTS).where(_EVENTS.c.id == row.id).values(data=scrubbed))
+    return len(rows)
+
+
+def _zero_what_is_deleted(connection: Connection) -> None:
+    """SQLite leaves deleted and overwritten rows' bytes in the file's free space until reused:
+    this connection zeroes them instead (PRAGMA secure_delete)."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA secure_delete = ON")
+
+
+def _checkpoint(connection: Connection) -> None:
+    """Copy SQLite's write-ahead log into the database and empty it: the log holds the rows as
+    they were written. Best effort: not inside a transaction (SQLite refuses), and a reader
+    still in the log keeps its part of it until it is done."""
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not getattr(raw, "in_transaction", True):
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _touched(result: Any) -> int:
+    """The rows an UPDATE or DELETE touched."""
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # --- the CRM -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _erasing(url: str) -> Iterator[CRM]:
+    """A CRM transaction whose overwritten and deleted rows leave no bytes behind (SQLite)."""
+    with crm_session(url) as crm:
+        _zero_what_is_deleted(crm.session.connection())
+        yield crm
+    with crm_session(url) as crm:
+        _checkpoint(crm.session.connection())
 
 
 def _is_erased(customer: Customer) -> bool:
@@ -433,8 +478,7 @@ def _cleared_tickets(which: Any) -> Any:
 
 def _tally(session: Session, counts: dict[str, int], what: str, statement: Any) -> None:
     """Run an UPDATE or DELETE, adding the rows it touched to `counts[what]`."""
-    touched = int(getattr(session.execute(statement), "rowcount", 0) or 0)
-    counts[what] = counts.get(what, 0) + touched
+    counts[what] = counts.get(what, 0) + _touched(session.execute(statement))
 
 
 def _chunks(values: Sequence[str]) -> Iterator[list[str]]:

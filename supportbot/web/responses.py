@@ -245,6 +245,16 @@ class MarkedExample(Reply):
     added: bool  # False when the file had it already
 
 
+class ErasureDone(Reply):
+    """What erasing a customer did (supportbot.privacy.erasure.ErasureReport)."""
+
+    customer_id: int
+    conversations: int
+    deleted: dict[str, int]
+    anonymised: dict[str, int]
+    kept: list[str]
+
+
 # --- analytics ---------------------------------------------------------------------------------
 
 

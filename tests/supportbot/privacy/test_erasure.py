@@ -7,42 +7,15 @@ from __future__ import annotations
 import json
 import stat
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import (
-    Column,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import create_engine, select, update
 
-from supportbot.console.models import (
-    AuditEntry,
-    ConversationReview,
-    ConversationTag,
-    HandoffRequest,
-    HandoffState,
-    ReviewStatus,
-)
-from supportbot.console.training_data import add_example, read_blocks
-from supportbot.crm.models import (
-    Customer,
-    CustomerProfile,
-    Interaction,
-    Invoice,
-    Order,
-    TicketKind,
-)
+from supportbot.cli import main
+from supportbot.console.models import AuditEntry, HandoffRequest, HandoffState
+from supportbot.console.training_data import read_blocks
+from supportbot.crm.models import Customer, CustomerProfile, Interaction, Invoice
 from supportbot.privacy.erasure import (
     ERASED_NAME,
     UnknownCustomer,
@@ -51,158 +24,26 @@ from supportbot.privacy.erasure import (
     read_erasure_log,
     reapply_erasures,
 )
-from supportbot.settings import PrivacyRules, Settings
+from supportbot.settings import PrivacyRules, Settings, get_settings
 from supportbot.store import crm_session
-
-AUDIT_SECRET = "audit-secret-for-erasure-tests-0123456789"
-EMAIL = "wanda.erasmus@example.org"
-NAME = "Wanda Erasmus"
-TYPED = "my parcel to 12 Quiet Lane never came"
-NOTE = "Wanda sounded upset, call her back"
-
-# Rasa 3.6's SQLTrackerStore table (rasa/core/tracker_store.py, SQLEvent).
-_tracker = MetaData()
-EVENTS = Table(
-    "events",
-    _tracker,
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255), nullable=False, index=True),
-    Column("type_name", String(255), nullable=False),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),
+from tests.supportbot.privacy.conftest import (
+    AUDIT_SECRET,
+    EMAIL,
+    NAME,
+    NOTE,
+    TYPED,
+    add_events,
+    crm_text,
+    seed_wanda,
+    tracker_rows,
+    user_event,
 )
-
-
-def _user_event(sender: str, text: str) -> dict[str, Any]:
-    data = {"event": "user", "text": text, "parse_data": {"text": text}}
-    return {"sender_id": sender, "type_name": "user", "timestamp": 1.0, "data": json.dumps(data)}
-
-
-@pytest.fixture
-def settings(crm_url: str, tmp_path: Path) -> Settings:
-    tracker = tmp_path / "tracker.db"
-    engine = create_engine(f"sqlite:///{tracker}")
-    _tracker.create_all(engine)
-    engine.dispose()
-    return Settings(
-        data_dir=tmp_path,
-        database_url=crm_url,
-        review_file=tmp_path / "review" / "nlu_review.yml",
-        audit_secret=AUDIT_SECRET,
-        rasa_environment={"TRACKER_DIALECT": "sqlite", "TRACKER_DB": str(tracker)},
-        privacy=PrivacyRules(erasure_log=tmp_path / "privacy" / "erasure-log.jsonl"),
-    )
-
-
-def _tracker_rows(settings: Settings) -> list[Any]:
-    assert settings.tracker_store_url
-    engine = create_engine(settings.tracker_store_url)
-    try:
-        with engine.connect() as connection:
-            return list(connection.execute(select(EVENTS.c.sender_id, EVENTS.c.data)))
-    finally:
-        engine.dispose()
-
-
-def _add_events(settings: Settings, rows: list[dict[str, Any]]) -> None:
-    assert settings.tracker_store_url
-    engine = create_engine(settings.tracker_store_url)
-    with engine.begin() as connection:
-        connection.execute(insert(EVENTS), rows)
-    engine.dispose()
-
-
-def _seed_wanda(settings: Settings) -> int:
-    """A customer with two bound conversations and everything agents and the bot add to them;
-    another customer's conversation where someone typed Wanda's email."""
-    url = settings.database_url
-    with crm_session(url) as crm:
-        wanda = Customer(
-            name=NAME, email=EMAIL, phone="+1 202 555 0187", shipping_address="12 Quiet Lane"
-        )
-        crm.session.add(wanda)
-        crm.session.flush()
-        order = Order(
-            number=990001,
-            customer_id=wanda.id,
-            status="cancelled",
-            placed_at=datetime(2026, 1, 2, tzinfo=UTC),
-            shipping_address="12 Quiet Lane",
-            total=20,
-            cancellation_reason=TYPED,
-            tracking_number="TRK-WANDA-0001",
-        )
-        crm.session.add(order)
-        crm.session.flush()
-        crm.session.add(
-            Invoice(
-                number="INV-990001",
-                order_id=order.id,
-                customer_id=wanda.id,
-                issued_at=datetime(2026, 1, 2, tzinfo=UTC),
-                due_date=datetime(2026, 2, 2).date(),
-                amount=20,
-                status="paid",
-            )
-        )
-        for sender in ("conv-w1", "conv-w2", "other-1"):
-            crm.interactions.start_or_get(sender)
-        crm.interactions.bind_customer("conv-w1", wanda.id, method="order_email")
-        crm.interactions.bind_customer("conv-w2", wanda.id, method="token")
-        crm.interactions.record_csat("conv-w2", 2, f"{NAME} says: {TYPED}")
-        ticket = crm.tickets.open(
-            kind=TicketKind.COMPLAINT,
-            subject=f"Complaint from {NAME}",
-            description=TYPED,
-            customer_id=wanda.id,
-            sender_id="conv-w2",
-        )
-        crm.handoffs.request("conv-w2", reason=f"{NAME} asked for a person", ticket=ticket)
-        crm.decisions.log("conv-w1", "greet", f"Greeted {NAME} by name", customer_id=wanda.id)
-        crm.session.add(
-            ConversationReview(sender_id="conv-w1", status=ReviewStatus.REVIEWED, notes=NOTE)
-        )
-        crm.session.add(ConversationTag(sender_id="conv-w1", tag="vip"))
-        crm.profiles.refresh(wanda.id)
-        customer_id = wanda.id
-    _add_events(
-        settings,
-        [
-            _user_event("conv-w1", f"I am {NAME}, {EMAIL}"),
-            _user_event("conv-w2", TYPED),
-            _user_event("other-1", f"my friend {EMAIL.upper()} told me about you"),
-        ],
-    )
-    for sender, text in (("conv-w1", TYPED), ("other-1", "where is my order")):
-        add_example(
-            settings.review_file,
-            "order_status",
-            text,
-            agent_id=1,
-            agent_name="Sam",
-            sender_id=sender,
-        )
-    return customer_id
-
-
-def _crm_text(url: str) -> str:
-    """Every row of every table of the CRM, as text."""
-    from supportbot.crm.models import Base
-
-    with crm_session(url) as crm:
-        return "\n".join(
-            repr(tuple(row))
-            for model_table in Base.metadata.sorted_tables
-            for row in crm.session.execute(select(model_table))
-        )
 
 
 def test_erasing_a_customer_leaves_no_trace_of_them_but_keeps_invoices(
     settings: Settings,
 ) -> None:
-    customer_id = _seed_wanda(settings)
+    customer_id = seed_wanda(settings)
 
     report = erase_customer(settings, customer_id, actor="cli", reason="asked by letter")
 
@@ -211,10 +52,10 @@ def test_erasing_a_customer_leaves_no_trace_of_them_but_keeps_invoices(
     assert report.deleted["review-file examples"] == 1
     assert report.anonymised["tracker events elsewhere that named the email"] == 1
     assert any("tax law" in reason for reason in report.kept)
-    crm_text = _crm_text(settings.database_url)
+    stored = crm_text(settings.database_url)
     for secret in (EMAIL, NAME, "Wanda", TYPED, "Quiet Lane", NOTE, "555 0187", "TRK-WANDA"):
-        assert secret.casefold() not in crm_text.casefold()
-    tracker = _tracker_rows(settings)
+        assert secret.casefold() not in stored.casefold()
+    tracker = tracker_rows(settings)
     assert [row.sender_id for row in tracker] == ["other-1"]
     assert EMAIL not in tracker[0].data.casefold()
     assert "<EMAIL_ADDRESS>" in tracker[0].data
@@ -240,7 +81,7 @@ def test_erasing_a_customer_leaves_no_trace_of_them_but_keeps_invoices(
 
 
 def test_the_erasure_log_is_private_and_names_nobody(settings: Settings) -> None:
-    customer_id = _seed_wanda(settings)
+    customer_id = seed_wanda(settings)
     erase_customer(settings, customer_id, actor="agent:7", reason=f"{NAME} phoned")
 
     log = settings.privacy.erasure_log
@@ -267,7 +108,7 @@ def test_an_unknown_customer_is_refused_before_anything_is_logged(settings: Sett
 
 
 def test_a_restored_backup_is_erased_again(settings: Settings) -> None:
-    customer_id = _seed_wanda(settings)
+    customer_id = seed_wanda(settings)
     erase_customer(settings, customer_id, actor="cli", reason="asked")
     erase_conversations(settings, ["other-1"], reason="retention", actor="retention")
     # An older backup comes back: the person, their conversation and the other one.
@@ -280,18 +121,18 @@ def test_a_restored_backup_is_erased_again(settings: Settings) -> None:
             .where(Interaction.sender_id == "conv-w1")
             .values(customer_id=customer_id)
         )
-    _add_events(settings, [_user_event("conv-w1", TYPED), _user_event("other-1", EMAIL)])
+    add_events(settings, [user_event("conv-w1", TYPED), user_event("other-1", EMAIL)])
 
     assert reapply_erasures(settings) == 2
-    assert _tracker_rows(settings) == []
-    crm_text = _crm_text(settings.database_url)
-    assert EMAIL not in crm_text and NAME not in crm_text
+    assert tracker_rows(settings) == []
+    stored = crm_text(settings.database_url)
+    assert EMAIL not in stored and NAME not in stored
     # Idempotent: once more changes nothing and fails nothing.
     assert reapply_erasures(settings) == 2
 
 
 def test_a_logged_id_that_now_names_someone_else_is_left_alone(settings: Settings) -> None:
-    customer_id = _seed_wanda(settings)
+    customer_id = seed_wanda(settings)
     erase_customer(settings, customer_id, actor="cli", reason="asked")
     with crm_session(settings.database_url) as crm:
         crm.session.execute(
@@ -308,7 +149,7 @@ def test_a_logged_id_that_now_names_someone_else_is_left_alone(settings: Setting
 
 
 def test_a_reason_is_required(settings: Settings) -> None:
-    customer_id = _seed_wanda(settings)
+    customer_id = seed_wanda(settings)
     with pytest.raises(ValueError, match="reason"):
         erase_customer(settings, customer_id, actor="cli", reason="  ")
 
@@ -319,3 +160,87 @@ def test_settings_name_the_log(tmp_path: Path) -> None:
     custom = PrivacyRules.from_env({"SUPPORTBOT_ERASURE_LOG": str(tmp_path / "x.jsonl")}, tmp_path)
     assert custom.erasure_log == tmp_path / "x.jsonl"
     assert replace(rules, retention_days=1).erasure_log == rules.erasure_log
+
+
+@pytest.fixture
+def command_line(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The environment that makes get_settings() the `settings` fixture's (same files)."""
+    monkeypatch.setenv("SUPPORTBOT_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("SUPPORTBOT_AUDIT_SECRET", AUDIT_SECRET)
+    for name in ("TRACKER_DIALECT", "TRACKER_DB", "SUPPORTBOT_ERASURE_LOG"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    return settings
+
+
+def test_the_command_line_erases_after_confirmation(
+    command_line: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    customer_id = seed_wanda(command_line)
+    monkeypatch.setattr("builtins.input", lambda prompt: "n")
+    assert main(["customer", "erase", EMAIL, "--reason", "asked by letter"]) == 1
+    assert "Nothing erased" in capsys.readouterr().out
+    assert not command_line.privacy.erasure_log.exists()
+
+    monkeypatch.setattr("builtins.input", lambda prompt: "yes")
+    assert main(["customer", "erase", EMAIL.upper(), "--reason", "asked by letter"]) == 0
+    out = capsys.readouterr().out
+    assert f"Erased customer {customer_id}: 2 conversation(s)" in out
+    assert "deleted: 2 tracker events" in out and "tax law" in out
+    assert EMAIL not in crm_text(command_line.database_url)
+
+
+def test_the_command_line_names_an_unknown_customer(
+    command_line: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["customer", "erase", "nobody@example.org", "--reason", "asked", "--yes"]) == 2
+    assert "no customer has that email address" in capsys.readouterr().err
+
+
+def test_the_command_line_reapplies_the_log(
+    command_line: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    customer_id = seed_wanda(command_line)
+    erase_customer(command_line, customer_id, actor="cli", reason="asked")
+    assert main(["customer", "reapply-erasures"]) == 0
+    assert "Re-applied 1 logged erasure(s)" in capsys.readouterr().out
+
+
+def test_the_tracker_file_keeps_no_bytes_of_what_was_erased(settings: Settings) -> None:
+    """SQLite leaves deleted rows in free pages, and the write-ahead log keeps them as written."""
+    customer_id = seed_wanda(settings)
+    tracker = Path(settings.rasa_environment["TRACKER_DB"])
+    engine = create_engine(f"sqlite:///{tracker}")
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")  # as Rasa's store runs it
+    engine.dispose()
+    add_events(settings, [user_event("conv-w1", f"{TYPED} {n}") for n in range(200)])
+
+    erase_customer(settings, customer_id, actor="cli", reason="asked")
+
+    files = [path for path in tracker.parent.iterdir() if path.name.startswith(tracker.name)]
+    raw = b"".join(path.read_bytes() for path in files)
+    assert TYPED.encode() not in raw and EMAIL.encode() not in raw.lower()
+
+
+def test_erasing_conversations_leaves_the_customer_and_their_other_conversations(
+    settings: Settings,
+) -> None:
+    customer_id = seed_wanda(settings)
+
+    assert erase_conversations(settings, ["conv-w2"], reason="retention", actor="retention") == 1
+
+    assert sorted(row.sender_id for row in tracker_rows(settings)) == ["conv-w1", "other-1"]
+    with crm_session(settings.database_url) as crm:
+        customer = crm.customers.get(customer_id)
+        assert customer is not None and customer.email == EMAIL
+        interaction = crm.interactions.find("conv-w2")
+        assert interaction is not None
+        assert (interaction.customer_id, interaction.csat_comment) == (None, None)
+        assert crm.interactions.verified_customer_id("conv-w1") == customer_id
+    (entry,) = read_erasure_log(settings.privacy.erasure_log)
+    assert (entry["customer"], entry["conversations"], entry["reason"]) == (
+        None,
+        ["conv-w2"],
+        "retention",
+    )

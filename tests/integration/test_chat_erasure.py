@@ -48,7 +48,7 @@ def tracker_url(stack: Stack) -> str:
 
 
 def test_a_customer_erases_their_data_from_the_chat(stack: Stack) -> None:
-    email, order = seeded_customer(stack.crm_url, 12)
+    email, order = seeded_customer(stack.crm_url, 16)
     with crm_session(stack.crm_url) as crm:
         customer = crm.customers.find_by_email(email)
         assert customer is not None

@@ -64,13 +64,12 @@ class ValidateEraseDataForm(VerifiedCustomerForm):
     ) -> dict[str, Any]:
         intent = latest_intent(tracker)
         requested = tracker.get_slot("requested_slot")
-        if requested in ("order_id", "email"):
-            # A no ends the form; other answers are the verification's to judge.
-            return {CONFIRMED: False} if intent == "deny" else {}
+        if requested not in ("order_id", "email", CONFIRMED) or intent == "contact_human_agent":
+            return {}  # for a person, the form gives way and the rule for a person hands off
         if requested != CONFIRMED:
-            return {}
-        if intent == "contact_human_agent":
-            return {}  # the form gives way, and the rule for a person hands off
+            # Verifying: a no ends the form, anything else ("yes", a question) keeps it asking
+            # (an order number or email given is the verification's to check).
+            return {CONFIRMED: False if intent == "deny" else None}
         if intent == "erase_personal_data":
             return {CONFIRMED: None}  # asked again instead of answering: the question again
         return {CONFIRMED: intent == "affirm"}
@@ -112,7 +111,7 @@ class ActionErasePersonalData(Action):
                 reason="customer request in chat",
             )
         except (ErasureError, SettingsError, SQLAlchemyError, OSError) as error:
-            # The erasure log has the request: a retry, or `reapply_erasures`, finishes it.
+            # Asking again finishes it: what an erasure started is in its log, and it can rerun.
             logger.error("A customer's erasure in chat failed: %s", type(error).__name__)
             dispatcher.utter_message(text=ERASURE_FAILED, buttons=TALK_TO_A_PERSON)
             return [SlotSet(CONFIRMED, None)]

@@ -180,7 +180,10 @@ async def test_asking_for_a_person_leaves_the_question_to_the_handoff(crm_url, d
     assert "erase_confirmed" not in slot_events(events)
 
 
-async def test_an_anonymous_customer_verifies_first_and_can_say_no_instead(crm_url, domain):
+@pytest.mark.parametrize("asked_for", ["order_id", "email"])
+async def test_an_anonymous_customer_verifies_first_and_can_say_no_instead(
+    crm_url, domain, asked_for
+):
     form = ValidateEraseDataForm()
     anonymous = get_tracker(intent="erase_personal_data", active_loop=FORM)
     required = await form.required_slots(
@@ -188,10 +191,13 @@ async def test_an_anonymous_customer_verifies_first_and_can_say_no_instead(crm_u
     )
     assert required == ["order_id", "email", "erase_confirmed"]
 
-    slots = await run_form(domain, intent="deny", requested_slot="order_id")
+    slots = await run_form(domain, intent="deny", requested_slot=asked_for)
 
     # Answered: the form ends, and its action says that nothing was erased.
     assert slots["erase_confirmed"] is False
+    # A yes before verifying (issue 17's dead end) is no answer: the form asks again.
+    slots = await run_form(domain, intent="affirm", requested_slot=asked_for)
+    assert slots["erase_confirmed"] is None and slots["requested_slot"] is not None
 
 
 async def test_a_verified_customer_is_only_asked_to_confirm(crm_url, domain):

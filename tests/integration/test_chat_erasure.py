@@ -56,6 +56,7 @@ def test_a_customer_erases_their_data_from_the_chat(stack: Stack) -> None:
 
     # Anonymous: verified first, then asked; a no erases nothing.
     assert "orders" in texts(stack.say(SENDER, "delete all my personal data"))
+    assert "orders" in texts(stack.say(SENDER, "yes"))  # no answer yet: asked again
     assert "email" in texts(stack.say(SENDER, str(order)))
     question = texts(stack.say(SENDER, email))
     assert "you're verified" in question and "cannot be undone" in question

@@ -244,3 +244,13 @@ def test_erasing_conversations_leaves_the_customer_and_their_other_conversations
         ["conv-w2"],
         "retention",
     )
+
+
+def test_a_fixed_reason_is_audited_as_it_is(settings: Settings) -> None:
+    customer_id = seed_wanda(settings)
+    erase_customer(
+        settings, customer_id, actor="customer", reason="asked in the chat", mask_reason=False
+    )
+    with crm_session(settings.database_url) as crm:
+        audited = crm.session.scalar(select(AuditEntry.details))
+        assert audited == {"conversations": 2, "reason": "asked in the chat"}

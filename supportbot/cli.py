@@ -73,6 +73,45 @@ def _db_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_backup(args: argparse.Namespace) -> int:
+    from supportbot.privacy.backup import back_up
+
+    archive = back_up(get_settings(), args.out)
+    print(f"Backup written to {archive} (mode 0600; it holds personal data: keep it encrypted)")
+    return 0
+
+
+def _db_restore(args: argparse.Namespace) -> int:
+    from supportbot.privacy.backup import read_manifest, restore, stores
+
+    settings = get_settings()
+    manifest = read_manifest(args.archive)
+    if not args.yes:
+        targets = "; ".join(f"{store.label}: {store.shown_url}" for store in stores(settings))
+        print(f"This replaces {targets} with the backup of {manifest['created_at']}.")
+        if input("Type yes to go on: ").strip().lower() != "yes":
+            print("Nothing was changed")
+            return 1
+    restored = restore(settings, args.archive)
+    print(
+        f"Restored: {restored.counts['customers']} customers, "
+        f"{restored.counts['conversations']} conversations in the CRM, "
+        f"{restored.counts['tracker_conversations']} in the tracker store "
+        f"(the backup had {manifest['counts']['customers']}, "
+        f"{manifest['counts']['conversations']} and {manifest['counts']['tracker_conversations']})"
+    )
+    if restored.previous:
+        print(f"The databases as they were before are in {restored.previous}")
+    return 0
+
+
+def _retention_run(args: argparse.Namespace) -> int:
+    from supportbot.privacy.retention import run_retention
+
+    print(run_retention(get_settings(), dry_run=args.dry_run).summary())
+    return 0
+
+
 def _satisfaction_check(args: argparse.Namespace) -> int:
     from supportbot.crm.profile import check_satisfaction_estimates
     from supportbot.store import crm_session
@@ -453,10 +492,36 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--customers", type=int, default=300)
     seed.add_argument("--seed", type=int, default=7)
     seed.set_defaults(handler=_db_seed)
+    backup = db.add_parser(
+        "backup", help="back up the CRM and the tracker store into one archive (mode 0600)"
+    )
+    backup.add_argument(
+        "--out", type=Path, help="the archive to write (default: <data dir>/backups/...tar.gz)"
+    )
+    backup.set_defaults(handler=_db_backup)
+    restore = db.add_parser(
+        "restore",
+        help="replace the CRM and the tracker store with a backup (stop `supportbot run` first); "
+        "the erasure log is applied again afterwards",
+    )
+    restore.add_argument("archive", type=Path)
+    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    restore.set_defaults(handler=_db_restore)
 
     commands.add_parser(
         "satisfaction-check", help="compare satisfaction estimates with the CSAT customers gave"
     ).set_defaults(handler=_satisfaction_check)
+
+    retention = commands.add_parser(
+        "retention", help="erase conversations older than SUPPORTBOT_RETENTION_DAYS"
+    ).add_subparsers(dest="retention_command", required=True)
+    retention_run = retention.add_parser(
+        "run", help="erase them now (those an agent tagged 'keep' are kept)"
+    )
+    retention_run.add_argument(
+        "--dry-run", action="store_true", help="only count what would be erased"
+    )
+    retention_run.set_defaults(handler=_retention_run)
 
     token = commands.add_parser("token", help="mint a signed customer token (for testing)")
     token.add_argument("email")

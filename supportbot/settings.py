@@ -153,6 +153,8 @@ class PrivacyRules:
     stay by default: agents need them, and a form may use an address a turn later."""
 
     stored_entities: tuple[str, ...] = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE")
+    # How often `supportbot run` runs the retention job (and once at start); 0: never.
+    retention_interval_hours: int = 24
     # Conversations older than this are erased by the retention job (agent-flagged ones kept).
     retention_days: int = 180
     # Every erasure, one JSON line each (supportbot.privacy.erasure): outside the databases, so
@@ -174,6 +176,7 @@ class PrivacyRules:
                     f"known: {', '.join(PII_ENTITIES)}"
                 )
         return cls(
+            retention_interval_hours=_int(env, "SUPPORTBOT_RETENTION_INTERVAL", 24, minimum=0),
             stored_entities=entities,
             retention_days=_int(env, "SUPPORTBOT_RETENTION_DAYS", 180, minimum=1),
             erasure_log=Path(

@@ -28,7 +28,7 @@ from supportbot.console.audit import AuditTrail, agent_actor
 from supportbot.console.auth import REFUSED, Agents, CurrentAgent, LoginPolicy, SignedIn
 from supportbot.console.models import ReviewStatus
 from supportbot.console.profile_panel import profile_panel
-from supportbot.privacy import erasure
+from supportbot.privacy import erasure, retention
 from supportbot.rasa_client import (
     RasaClient,
     RasaRequestError,
@@ -57,6 +57,7 @@ from supportbot.web.responses import (
     ErasureDone,
     Intents,
     MarkedExample,
+    PrivacyPolicy,
     Review,
     SignedInAgent,
     Status,
@@ -416,3 +417,21 @@ def get_analytics(
     of a period of UTC days (default: the last 30)."""
     figures = analytics.analytics(crm.session, analytics.period(date_from, date_to))
     return Analytics.model_validate(figures)
+
+
+# --- privacy ------------------------------------------------------------------------------
+
+
+@router.get("/privacy")
+def privacy_policy(agent: Reader, settings: AppSettings, crm: CRMSession) -> PrivacyPolicy:
+    """What is kept how long, what is masked before storage, and the retention job's last run."""
+    rules = settings.privacy
+    return PrivacyPolicy.model_validate(
+        {
+            "retention_days": rules.retention_days,
+            "retention_interval_hours": rules.retention_interval_hours,
+            "keep_tag": retention.KEEP_TAG,
+            "masked_entities": list(rules.stored_entities),
+            "last_run": retention.last_run(crm.session),
+        }
+    )

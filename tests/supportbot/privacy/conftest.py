@@ -1,53 +1,38 @@
 """Erasure fixtures: a tracker store of Rasa's schema in a file of its own beside the test CRM
 (tests/db.py), a review file and an erasure log under the test's directory, and a customer with
-everything the bot and the agents keep about them."""
+everything the bot and the agents keep about them. Retention and backups: fresh stores per test
+(tests/supportbot/privacy/stores.py), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import (
-    Column,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    insert,
-    select,
-)
+from sqlalchemy import create_engine, insert, select
 
 from supportbot.console.models import ConversationReview, ConversationTag, ReviewStatus
 from supportbot.console.training_data import add_example
 from supportbot.crm.models import Customer, Invoice, Order, TicketKind
-from supportbot.settings import PrivacyRules, Settings
+from supportbot.settings import PrivacyRules, Settings, get_settings
 from supportbot.store import crm_session
+from tests.db import DATABASES
+from tests.supportbot.privacy.stores import (
+    EVENTS,
+    TRACKER_METADATA,
+    Stores,
+    drop_databases,
+    fresh_stores,
+)
 
 AUDIT_SECRET = "audit-secret-for-erasure-tests-0123456789"
 EMAIL = "wanda.erasmus@example.org"
 NAME = "Wanda Erasmus"
 TYPED = "my parcel to 12 Quiet Lane never came"
 NOTE = "Wanda sounded upset, call her back"
-
-# Rasa 3.6's SQLTrackerStore table (rasa/core/tracker_store.py, SQLEvent).
-TRACKER_METADATA = MetaData()
-EVENTS = Table(
-    "events",
-    TRACKER_METADATA,
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255), nullable=False, index=True),
-    Column("type_name", String(255), nullable=False),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),
-)
 
 
 def user_event(sender: str, text: str) -> dict[str, Any]:
@@ -172,3 +157,31 @@ def crm_text(url: str) -> str:
             for model_table in Base.metadata.sorted_tables
             for row in crm.session.execute(select(model_table))
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_databases() -> Iterator[None]:
+    yield
+    drop_databases()
+
+
+@pytest.fixture(params=DATABASES)
+def store_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def stores(store_backend: str, tmp_path: Path) -> Iterator[Stores]:
+    """A migrated CRM with Ada and Grace, and an empty tracker store, of one backend."""
+    with fresh_stores(store_backend, tmp_path) as created:
+        yield created
+
+
+@pytest.fixture
+def cli_stores(stores: Stores, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stores]:
+    """The stores, named by the environment the `supportbot` command reads its settings from."""
+    for name, value in stores.env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield stores
+    get_settings.cache_clear()

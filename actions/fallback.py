@@ -30,6 +30,7 @@ INTENT_DESCRIPTIONS = {
     "delivery_options": "know the delivery options",
     "delivery_period": "know how long delivery takes",
     "edit_account": "change your account details",
+    "erase_personal_data": "have your personal data erased",
     "get_invoice": "get an invoice",
     "get_refund": "get a refund",
     "newsletter_subscription": "manage the newsletter",

@@ -32,11 +32,7 @@ class ValidateInvoiceForm(VerifiedCustomerForm):
     """Asks nothing of a verified customer; an anonymous one verifies with an order first."""
 
     form = "invoice_form"
-
-    def slots_for_customer(
-        self, crm: CRM, customer_id: int, domain_slots: list[str], tracker: Tracker
-    ) -> list[str]:
-        return list(domain_slots)
+    about_an_order = False
 
 
 class ActionShowInvoices(Action):

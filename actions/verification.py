@@ -45,13 +45,16 @@ logger = logging.getLogger(__name__)
 
 
 class VerifiedCustomerForm(FormValidationAction):
-    """Base for forms about one of the customer's orders.
+    """Base for forms about one of the customer's orders, or about the customer.
 
-    Subclasses set `form` and may override `check_order` to veto an owned order, and
-    `slots_for_customer` to ask a verified customer less.
+    Subclasses set `form` (and `about_an_order = False` for a form about the customer, which
+    asks a verified customer for no order), and may override `check_order` to veto an owned
+    order, and `slots_for_customer` to ask a verified customer less.
     """
 
     form = ""
+    # An anonymous customer names an order to verify with either way.
+    about_an_order = True
 
     def name(self) -> str:
         return f"validate_{self.form}"
@@ -87,8 +90,9 @@ class VerifiedCustomerForm(FormValidationAction):
     def slots_for_customer(
         self, crm: CRM, customer_id: int, domain_slots: list[str], tracker: Tracker
     ) -> list[str]:
-        """What a verified customer is asked: which of their orders, and the form's own slots."""
-        return self._with_order_id(domain_slots)
+        """What a verified customer is asked: which of their orders (if the form is about one),
+        and the form's own slots."""
+        return self._with_order_id(domain_slots) if self.about_an_order else list(domain_slots)
 
     @staticmethod
     def _with_order_id(domain_slots: list[str]) -> list[str]:

@@ -4,7 +4,8 @@
   logs "Bot will continue, but the actions events are lost" and says nothing; meanwhile the
   conversation's lock holds every later message. Here each call waits at most
   SUPPORTBOT_ACTION_TIMEOUT seconds (3 by default: a call takes well under a second, a cold
-  one about one; the NLU and the rest of the turn fit in the other 2 s of the customer's 5).
+  one about one; the NLU and the rest of the turn fit in the other 2 s of the customer's 5),
+  except the chat's erasure of the customer's data (common/erasure.py: ERASURE_TIMEOUT_S).
   On a timeout, a refused connection or an error answer, the customer gets an apology with a
   button to reach a person, and the turn ends listening. Once one call of a turn has failed,
   the turn's other calls fail at once, so the apology comes within one timeout and only once.
@@ -43,6 +44,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 
 from assistant.environment import action_timeout
+from common.erasure import ERASURE_ACTION, ERASURE_TIMEOUT_S
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -104,6 +106,8 @@ async def run_remote_action(
     if turn is not None and turn.action_server_failed:
         raise ActionServerUnavailable(f"skipped {self.name()}: the action server failed")
     timeout = action_timeout()
+    if self.name() == ERASURE_ACTION:
+        timeout = max(timeout, ERASURE_TIMEOUT_S)
     try:
         events: list[Event] = await asyncio.wait_for(
             _rasa_remote_run(self, output_channel, nlg, tracker, domain), timeout

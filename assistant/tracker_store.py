@@ -11,7 +11,7 @@ on. Saving appends only what the turn added. Every event stays in the table:
 
 What it writes has the personal data of the configured types masked and the customer token
 dropped (assistant/transcript_redaction.py): the table never holds them, the turn's own tracker
-does.
+does. A turn in which the customer had their data erased is not saved at all (common/erasure.py).
 """
 
 from __future__ import annotations
@@ -23,11 +23,19 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import ActiveLoop, Event, LoopInterrupted, SlotSet
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    Event,
+    LoopInterrupted,
+    Restarted,
+    SlotSet,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import event
 
 from assistant.transcript_redaction import TranscriptRedactor
+from common.erasure import ERASURE_ACTION
 
 # A session longer than this is handed over cut; the window is at least RECENT_EVENTS long and
 # starts at a customer message. The cut moves in steps of CUT_STEP events, so the state before
@@ -153,12 +161,18 @@ class RecentEventsTrackerStore(SQLTrackerStore):
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
         """The events the turn added to a tracker this store handed out; Rasa's count of the
-        session's rows otherwise (a tracker Rasa made itself, which is whole)."""
+        session's rows otherwise (a tracker Rasa made itself, which is whole). None when the
+        turn erased the conversation: the erasure deleted its rows, they stay deleted."""
         stored = getattr(tracker, _STORED, None)
         if stored is None:
-            return super()._additional_events(session, tracker)
-        setattr(tracker, _STORED, len(tracker.events))
-        return itertools.islice(tracker.events, stored, len(tracker.events))
+            events = list(super()._additional_events(session, tracker))
+        else:
+            setattr(tracker, _STORED, len(tracker.events))
+            events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
+        if _erased(events):
+            self._before_cut.pop(tracker.sender_id, None)
+            return iter(())
+        return iter(events)
 
 
 class _Cut(NamedTuple):
@@ -175,6 +189,18 @@ def _write_ahead_log(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _erased(events: list[Event]) -> bool:
+    """Whether the chat's erasure action ran and then restarted the conversation, which it does
+    only once the customer's data is erased."""
+    erasing = False
+    for turn_event in events:
+        if isinstance(turn_event, ActionExecuted) and turn_event.action_name == ERASURE_ACTION:
+            erasing = True
+        elif erasing and isinstance(turn_event, Restarted):
+            return True
+    return False
 
 
 def _not_user(row: Any) -> bool:

@@ -27,6 +27,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from assistant import environment, faults
+from common.erasure import ERASURE_ACTION
 
 DOMAIN = Domain.from_yaml("version: '3.1'\nintents: [greet]\n")
 VALID = {"events": [], "responses": []}
@@ -82,6 +83,20 @@ def test_a_hanging_call_gives_up_after_the_timeout() -> None:
             return time.monotonic() - started
 
     assert asyncio.run(scenario()) < 2
+
+
+def test_the_erasure_may_take_longer_than_other_actions() -> None:
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(1)
+        return web.json_response(VALID)
+
+    async def scenario() -> None:
+        async with action_server(slow) as (endpoint, _):
+            with pytest.raises(faults.ActionServerUnavailable):
+                await call(endpoint)
+            assert await call(endpoint, ERASURE_ACTION) == []
+
+    asyncio.run(scenario())
 
 
 def test_a_refused_connection_fails_at_once() -> None:

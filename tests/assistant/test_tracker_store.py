@@ -17,14 +17,17 @@ from rasa.shared.core.events import (
     ActiveLoop,
     BotUttered,
     Event,
+    Restarted,
     SessionStarted,
     SlotSet,
     UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import text
 
 from assistant.tracker_store import CUT_STEP, RECENT_EVENTS, RecentEventsTrackerStore
 from assistant.transcript_redaction import TranscriptRedactor
+from common.erasure import ERASURE_ACTION
 
 DOMAIN = Domain.load(str(Path(__file__).parents[2] / "domain.yml"))
 
@@ -157,6 +160,63 @@ async def test_a_new_session_is_not_given_the_last_sessions_state(
     assert tracker is not None
     assert tracker.active_loop_name is None
     assert tracker.get_slot("customer_name") == "Ada"
+
+
+def answer_to_erasure(answer: str, *, restart: bool) -> list[Event]:
+    """The customer's answer to "erase your data?", and the erasure action's reply (a restart
+    only once it erased)."""
+    return [
+        UserUttered(answer, {"name": "affirm", "confidence": 1.0}),
+        ActionExecuted(ERASURE_ACTION),
+        BotUttered("erased" if restart else "nothing erased"),
+        *([Restarted()] if restart else []),
+        ActionExecuted("action_listen"),
+    ]
+
+
+async def stored_texts(store: RecentEventsTrackerStore, sender: str) -> list[str]:
+    with store.session_scope() as session:
+        rows = session.execute(
+            text("SELECT data FROM events WHERE sender_id = :sender"), {"sender": sender}
+        )
+        return [row.data for row in rows]
+
+
+@synchronously
+async def test_the_turn_that_erased_the_conversation_is_not_saved(
+    store: RecentEventsTrackerStore,
+):
+    for sender in ("erased", "declined"):
+        await save_events(store, sender, opening())
+        await save_events(store, sender, turn(1))
+    for sender, restart in (("erased", True), ("declined", False)):
+        tracker = await store.get_or_create_tracker(sender)
+        for turn_event in answer_to_erasure(f"yes from {sender}", restart=restart):
+            tracker.update(turn_event)
+        if restart:  # as the action server's erasure does, before Rasa saves the turn
+            with store.session_scope() as session:
+                session.execute(text("DELETE FROM events WHERE sender_id = 'erased'"))
+                session.commit()
+        await store.save(tracker)
+
+    assert await stored_texts(store, "erased") == []
+    assert await store.retrieve("erased") is None
+    declined = await store.retrieve_full_tracker("declined")
+    assert declined is not None
+    assert [e.text for e in declined.events if isinstance(e, UserUttered)] == [
+        "message 1",
+        "yes from declined",
+    ]
+
+
+@synchronously
+async def test_a_restart_without_the_erasure_is_saved(store: RecentEventsTrackerStore):
+    await save_events(store, "restarted", opening())
+    await save_events(store, "restarted", [*turn(1), Restarted(), ActionExecuted("action_listen")])
+
+    full = await store.retrieve_full_tracker("restarted")
+    assert full is not None
+    assert any(isinstance(e, Restarted) for e in full.events)
 
 
 @synchronously

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -504,7 +505,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser(), argv)
+    # Files the commands create (databases, logs, secrets, backups) are their owner's only;
+    # a caller in the same process (the tests) gets its own umask back.
+    previous = os.umask(0o077)
+    try:
+        return run_command(build_parser(), argv)
+    finally:
+        os.umask(previous)
 
 
 def run_command(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:

@@ -12,11 +12,13 @@ way, so do the integration tests' stacks, and deploy manifests can.
   once), it ends as COMMAND ended (its exit status, or the same signal), and COMMAND gets SIGTERM
   if this process dies.
 - It never holds COMMAND up: reader threads empty the pipes into memory as fast as COMMAND writes.
-  Masking a line takes milliseconds (Presidio), and loading the detector seconds; when more than
-  BEHIND_LINES lines wait, the waiting ones are masked coarsely instead (`<REDACTED>` over every
-  token with an @ and every run of six digits or more), which keeps up with any output and lets
-  nothing through; so are lines longer than PRECISE_MAX_CHARS. Only when the output itself is
-  blocked and BACKLOG_BYTES wait are lines dropped, and counted in a note.
+  Masking a line takes milliseconds (Presidio), and loading the detector seconds (in a thread of
+  its own, once a line may need it; it runs at a lower priority than COMMAND). When more than
+  BEHIND_LINES lines wait, or COMMAND ended FINISH_WAIT_S ago and the detector still loads, they
+  are masked coarsely instead (`<REDACTED>` over every token with an @ and every run of six
+  digits or more, timestamps aside), which keeps up with any output and lets nothing through; so
+  are lines longer than PRECISE_MAX_CHARS. Only when the output itself is blocked and
+  BACKLOG_BYTES wait are lines dropped, and counted in a note.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +62,8 @@ BEHIND_LINES = 200
 BACKLOG_BYTES = 64 * 1024 * 1024
 # The pipe from COMMAND (Linux's default is 64 KiB; up to /proc/sys/fs/pipe-max-size).
 PIPE_BYTES = 1024 * 1024
+# After COMMAND ends: how long its last lines may wait for the detector to load.
+FINISH_WAIT_S = 5.0
 # After COMMAND ends: how long its pipes may stay open (a grandchild holding them) and how long
 # the last lines may take to be written.
 DRAIN_TIMEOUT_S = 30.0
@@ -114,6 +119,9 @@ class Redactor:
     behind_lines: int = BEHIND_LINES
     backlog_bytes: int = BACKLOG_BYTES
     _mask: Mask | None = None
+    _load_error: str = ""
+    _loader: threading.Thread | None = None
+    _finish_by: float | None = None
     _lines: deque[_Line] = field(default_factory=deque)
     _bytes: int = 0
     _dropped: int = 0
@@ -174,28 +182,57 @@ class Redactor:
                     return
                 line = self._lines.popleft()
                 self._bytes -= len(line.data)
-                behind = len(self._lines) >= self.behind_lines
             text = line.data.decode("utf-8", "surrogateescape")
-            precise = not behind and len(text) <= PRECISE_MAX_CHARS
-            masked = self._masked(text) if precise else coarse_mask(text)
+            masked = self._masked(text) if len(text) <= PRECISE_MAX_CHARS else coarse_mask(text)
             self._write(line.stream, masked.encode("utf-8", "surrogateescape"))
+
+    def finish(self) -> None:
+        """The command has ended: what waits for the detector FINISH_WAIT_S from now on is
+        masked coarsely (whoever stopped the command waits for this process too)."""
+        with self._ready:
+            self._finish_by = time.monotonic() + FINISH_WAIT_S
+            self._ready.notify_all()
 
     def _masked(self, text: str) -> str:
         if not _suspect(text):
             return text  # nothing the detector could find: it need not even be loaded
-        if self._mask is None:
-            try:
-                self._mask = self.load_mask()
-            except Exception as error:
-                self._note(
-                    f"the detector could not be loaded ({type(error).__name__}): "
-                    "every line is masked coarsely"
-                )
-                self._mask = coarse_mask
+        mask = self._detector()
         try:
-            return self._mask(text)
+            return mask(text)
         except Exception:  # a line the detector cannot take is still never written as it is
             return coarse_mask(text)
+
+    def _detector(self) -> Mask:
+        """The detector's mask, once it is loaded (in a thread of its own); the coarse one
+        while it loads and lines pile up, or the command has ended."""
+        with self._ready:
+            if self._loader is None:
+                self._loader = threading.Thread(target=self._load, daemon=True)
+                self._loader.start()
+            while self._mask is None:
+                late = self._finish_by is not None and time.monotonic() >= self._finish_by
+                if late or len(self._lines) >= self.behind_lines:
+                    return coarse_mask
+                self._ready.wait(0.5)
+            if len(self._lines) >= self.behind_lines:
+                return coarse_mask
+            if self._load_error:
+                self._note(
+                    f"the detector could not be loaded ({self._load_error}): every line is "
+                    "masked coarsely"
+                )
+                self._load_error = ""
+            return self._mask
+
+    def _load(self) -> None:
+        try:
+            mask = self.load_mask()
+            error = ""
+        except Exception as failure:
+            mask, error = coarse_mask, type(failure).__name__
+        with self._ready:
+            self._mask, self._load_error = mask, error
+            self._ready.notify_all()
 
     def _note(self, text: str) -> None:
         self._write(2, f"{NOTE_PREFIX} {text}\n".encode())
@@ -262,6 +299,7 @@ def run(command: Sequence[str], redactor: Redactor) -> int:
     code = child.wait()
     for reader in readers:
         reader.join(DRAIN_TIMEOUT_S)
+    redactor.finish()
     writer.join(DRAIN_TIMEOUT_S)
     return code
 

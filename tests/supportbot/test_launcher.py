@@ -60,8 +60,10 @@ def test_each_log_is_masked_and_its_owners_only(
 
     assert launch(settings) == 1
 
+    # Masked by the detector, or coarsely when it was not loaded 5 s after the process ended.
     log = old_log.read_text()
-    assert log == "turn failed for <EMAIL_ADDRESS>, <CREDIT_CARD>\n"
+    assert log.startswith("turn failed for <") and "from an older version" not in log
+    assert "jo@example.org" not in log and "4539" not in log
     assert stat.S_IMODE(old_log.stat().st_mode) == 0o600
     assert "jo@example.org" not in capsys.readouterr().err
 

@@ -363,6 +363,11 @@ def _training_data(args: argparse.Namespace) -> int:
             f"kept in {review_file}: {example!r} is marked {intent} but is an example of "
             f"{', '.join(known)} in {report.target.parent}"
         )
+    for example, intent in report.masked:
+        print(
+            f"kept in {review_file}: {example!r} ({intent}) has personal data masked; write in "
+            "a made-up value (or delete the example) to merge it"
+        )
     return 0
 
 

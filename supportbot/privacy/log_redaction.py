@@ -16,9 +16,9 @@ way, so do the integration tests' stacks, and deploy manifests can.
   its own, once a line may need it; it runs at a lower priority than COMMAND). When more than
   BEHIND_LINES lines wait, or COMMAND ended FINISH_WAIT_S ago and the detector still loads, they
   are masked coarsely instead (`<REDACTED>` over every token with an @ and every run of six
-  digits or more, timestamps aside), which keeps up with any output and lets nothing through; so
-  are lines longer than PRECISE_MAX_CHARS. Only when the output itself is blocked and
-  BACKLOG_BYTES wait are lines dropped, and counted in a note.
+  digits or more, timestamps and IP addresses aside), which keeps up with any output and lets
+  nothing through; so are lines longer than PRECISE_MAX_CHARS. Only when the output itself is
+  blocked and BACKLOG_BYTES wait are lines dropped, and counted in a note.
 """
 
 from __future__ import annotations
@@ -72,9 +72,11 @@ NOTE_PREFIX = "[log redaction]"
 
 # A superset of what the detector finds for LOG_ENTITIES: anything with an @ in it (emails), an
 # IBAN's shape, and six digits or more with separators between them (phones, cards, IBANs); but
-# not the timestamp a log line starts with (2026-12-03 19:28:09,370), whatever its digits.
+# not the timestamp a log line starts with (2026-12-03 19:28:09,370) nor an IPv4 address (where
+# a server listens), whatever their digits.
 _COARSE = re.compile(
-    r"""(?P<timestamp>[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?)
+    r"""(?P<keep>[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?
+                | \b[0-9]{1,3}(?:\.[0-9]{1,3}){3}\b(?![.0-9]))
       | [^\s"'<>()\[\]{},;]*@[^\s"'<>()\[\]{},;]*
       | \b[A-Za-z]{2}[0-9]{2}(?:[ ]?[A-Za-z0-9]){11,30}\b
       | \+?[0-9](?:[\s\-./()]{0,3}[0-9]){5,}""",
@@ -85,7 +87,7 @@ Mask = Callable[[str], str]
 
 
 def _coarse(match: re.Match[str]) -> str:
-    return match.group() if match.group("timestamp") else COARSE_MASK
+    return match.group() if match.group("keep") else COARSE_MASK
 
 
 def coarse_mask(text: str) -> str:
@@ -94,7 +96,7 @@ def coarse_mask(text: str) -> str:
 
 def _suspect(text: str) -> bool:
     """Whether `text` may hold what the detector finds (most log lines cannot)."""
-    return any(not match.group("timestamp") for match in _COARSE.finditer(text))
+    return any(not match.group("keep") for match in _COARSE.finditer(text))
 
 
 def detector_mask() -> Mask:

@@ -125,6 +125,8 @@ class Redactor:
     _loader: threading.Thread | None = None
     _finish_by: float | None = None
     _lines: deque[_Line] = field(default_factory=deque)
+    _output: bytearray = field(default_factory=bytearray)
+    _output_stream: int = 0
     _bytes: int = 0
     _dropped: int = 0
     _readers: int = 0
@@ -174,16 +176,23 @@ class Redactor:
         """Mask and write lines until every reader has finished and nothing waits."""
         while True:
             with self._ready:
+                idle = not self._lines
+            if idle:  # written on as soon as nothing more is waiting, never held back
+                self._flush()
+            with self._ready:
                 while not self._lines and self._readers and not self._dropped:
                     self._ready.wait()
-                if self._dropped:
-                    dropped, self._dropped = self._dropped, 0
-                    self._note(f"{dropped} lines dropped: the log output was blocked")
-                    continue
-                if not self._lines:
+                dropped, self._dropped = self._dropped, 0
+                line = self._lines.popleft() if self._lines else None
+                if line is not None:
+                    self._bytes -= len(line.data)
+            if dropped:
+                self._note(f"{dropped} lines dropped: the log output was blocked")
+            if line is None:
+                if not dropped:
+                    self._flush()
                     return
-                line = self._lines.popleft()
-                self._bytes -= len(line.data)
+                continue
             text = line.data.decode("utf-8", "surrogateescape")
             masked = self._masked(text) if len(text) <= PRECISE_MAX_CHARS else coarse_mask(text)
             self._write(line.stream, masked.encode("utf-8", "surrogateescape"))
@@ -216,15 +225,13 @@ class Redactor:
                 if late or len(self._lines) >= self.behind_lines:
                     return coarse_mask
                 self._ready.wait(0.5)
-            if len(self._lines) >= self.behind_lines:
-                return coarse_mask
-            if self._load_error:
-                self._note(
-                    f"the detector could not be loaded ({self._load_error}): every line is "
-                    "masked coarsely"
-                )
-                self._load_error = ""
-            return self._mask
+            mask = coarse_mask if len(self._lines) >= self.behind_lines else self._mask
+            load_error, self._load_error = self._load_error, ""
+        if load_error:
+            self._note(
+                f"the detector could not be loaded ({load_error}): every line is masked coarsely"
+            )
+        return mask
 
     def _load(self) -> None:
         try:
@@ -240,9 +247,17 @@ class Redactor:
         self._write(2, f"{NOTE_PREFIX} {text}\n".encode())
 
     def _write(self, stream: int, data: bytes) -> None:
-        fd = self.outputs[stream]
+        """Queued for one write call with the lines after it, in order across the streams."""
+        if self._output and (stream != self._output_stream or len(self._output) >= 65536):
+            self._flush()
+        self._output_stream = stream
+        self._output += data
+
+    def _flush(self) -> None:
+        data, self._output = bytes(self._output), bytearray()
+        fd = self.outputs.get(self._output_stream)
         view = memoryview(data)
-        while view:
+        while view and fd is not None:
             try:
                 view = view[os.write(fd, view) :]
             except BrokenPipeError:

@@ -16,7 +16,7 @@ import itertools
 import json
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActiveLoop, Event, LoopInterrupted, SlotSet
@@ -45,9 +45,9 @@ class RecentEventsTrackerStore(SQLTrackerStore):
             # than syncing the whole journal, and readers never wait for it.
             event.listen(self.engine, "connect", _write_ahead_log)
             self.engine.dispose()  # connections opened while Rasa created the table
-        # sender -> (id of the first event after the cut, the events that restore the state)
-        # Only the Rasa server's event loop thread calls the store: no lock needed.
-        self._before_cut: OrderedDict[str, tuple[int, list[dict[str, Any]]]] = OrderedDict()
+        # sender -> the state at the cut of its latest session (see _Cut). Only the Rasa server's
+        # event loop thread calls the store: no lock needed.
+        self._before_cut: OrderedDict[str, _Cut] = OrderedDict()
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
@@ -56,7 +56,12 @@ class RecentEventsTrackerStore(SQLTrackerStore):
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
         with self.session_scope() as session:
             query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
-            rows = query.with_entities(self.SQLEvent.id, self.SQLEvent.type_name).all()
+            rows = query.with_entities(
+                self.SQLEvent.id, self.SQLEvent.type_name, self.SQLEvent.timestamp
+            ).all()
+            if not rows:
+                # Erased (supportbot.privacy.erasure) or never there: nothing of it stays here.
+                self._before_cut.pop(sender_id, None)
             if not rows or self.domain is None:
                 return None
             cut = _cut(rows)
@@ -71,7 +76,7 @@ class RecentEventsTrackerStore(SQLTrackerStore):
                 opening = query.filter(self.SQLEvent.id.in_(opening_ids)).all()
                 recent = query.filter(self.SQLEvent.id >= cut_id).all()
                 events = [json.loads(row.data) for row in opening]
-                events += self._state_before(sender_id, rows[0].id, cut_id, events, before)
+                events += self._state_before(sender_id, rows[0], cut_id, events, before)
                 events += [json.loads(row.data) for row in recent]
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         setattr(tracker, _STORED, len(tracker.events))
@@ -80,26 +85,29 @@ class RecentEventsTrackerStore(SQLTrackerStore):
     def _state_before(
         self,
         sender_id: str,
-        session_start_id: int,
+        session_start: Any,
         cut_id: int,
         opening: list[dict[str, Any]],
         before: Any,
     ) -> list[dict[str, Any]]:
         """Events that set the slots and the active form as they stood at the cut."""
+        session = (session_start.id, session_start.timestamp)
         cached = self._before_cut.get(sender_id)
-        if cached is not None and cached[0] == cut_id:
+        if cached is not None and cached.session != session:
+            cached = None  # another session, or the conversation was erased and went on
+        if cached is not None and cached.cut_id == cut_id:
             self._before_cut.move_to_end(sender_id)
-            return cached[1]
+            return cached.state
         # From the state at an earlier cut of this session if known, else from its opening.
-        if cached is not None and session_start_id < cached[0] < cut_id:
-            start, replay = cached[0], [*opening, *cached[1]]
+        if cached is not None and cached.cut_id < cut_id:
+            start, replay = cached.cut_id, [*opening, *cached.state]
             before = before.filter(self.SQLEvent.id >= start)
         else:
             replay = list(opening)
         replay += [json.loads(row.data) for row in before.all()]
         assert self.domain is not None
         state = _state_events(DialogueStateTracker.from_dict(sender_id, replay, self.domain.slots))
-        self._before_cut[sender_id] = (cut_id, state)
+        self._before_cut[sender_id] = _Cut(session, cut_id, state)
         self._before_cut.move_to_end(sender_id)
         while len(self._before_cut) > CACHED_SENDERS:
             self._before_cut.popitem(last=False)
@@ -113,6 +121,15 @@ class RecentEventsTrackerStore(SQLTrackerStore):
             return super()._additional_events(session, tracker)
         setattr(tracker, _STORED, len(tracker.events))
         return itertools.islice(tracker.events, stored, len(tracker.events))
+
+
+class _Cut(NamedTuple):
+    """A session's state at its cut. The session is named by its first event's id and time: a
+    deleted conversation's ids can come back on SQLite, its times do not."""
+
+    session: tuple[int, float | None]
+    cut_id: int  # the first event after the cut
+    state: list[dict[str, Any]]  # the events that restore the slots and the active form
 
 
 def _write_ahead_log(connection: Any, _record: Any) -> None:

@@ -74,6 +74,45 @@ def _db_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_backup(args: argparse.Namespace) -> int:
+    from supportbot.privacy.backup import back_up
+
+    archive = back_up(get_settings(), args.out)
+    print(f"Backup written to {archive} (mode 0600; it holds personal data: keep it encrypted)")
+    return 0
+
+
+def _db_restore(args: argparse.Namespace) -> int:
+    from supportbot.privacy.backup import read_manifest, restore, stores
+
+    settings = get_settings()
+    manifest = read_manifest(args.archive)
+    if not args.yes:
+        targets = "; ".join(f"{store.label}: {store.shown_url}" for store in stores(settings))
+        print(f"This replaces {targets} with the backup of {manifest['created_at']}.")
+        if input("Type yes to go on: ").strip().lower() != "yes":
+            print("Nothing was changed")
+            return 1
+    restored = restore(settings, args.archive)
+    print(
+        f"Restored: {restored.counts['customers']} customers, "
+        f"{restored.counts['conversations']} conversations in the CRM, "
+        f"{restored.counts['tracker_conversations']} in the tracker store "
+        f"(the backup had {manifest['counts']['customers']}, "
+        f"{manifest['counts']['conversations']} and {manifest['counts']['tracker_conversations']})"
+    )
+    if restored.previous:
+        print(f"The databases as they were before are in {restored.previous}")
+    return 0
+
+
+def _retention_run(args: argparse.Namespace) -> int:
+    from supportbot.privacy.retention import run_retention
+
+    print(run_retention(get_settings(), dry_run=args.dry_run).summary())
+    return 0
+
+
 def _satisfaction_check(args: argparse.Namespace) -> int:
     from supportbot.crm.profile import check_satisfaction_estimates
     from supportbot.store import crm_session
@@ -371,6 +410,58 @@ def _training_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _customer_erase(args: argparse.Namespace) -> int:
+    """Erase a customer on request (the right to be forgotten): 0 done, 2 unknown customer."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from supportbot.console.audit import COMMAND_LINE
+    from supportbot.privacy.erasure import conversations_of, erase_customer
+    from supportbot.store import crm_session
+
+    settings = get_settings()
+    settings.require("audit_secret")  # the log names the customer by its keyed hash
+    with crm_session() as crm:
+        customer = crm.customers.find_by_email(args.email)
+        if customer is None:
+            print("error: no customer has that email address", file=sys.stderr)
+            return 2
+        customer_id, conversations = customer.id, len(conversations_of(crm.session, customer.id))
+    print(
+        f"Customer {customer_id}: {conversations} conversation(s) will be erased, their personal "
+        "data removed from the CRM; orders and invoices stay as anonymised records."
+    )
+    if not args.yes and not _confirmed("Erase this customer? This cannot be undone [y/N] "):
+        print("Nothing erased")
+        return 1
+    try:
+        report = erase_customer(
+            settings, customer_id, actor=COMMAND_LINE, reason=args.reason, source=COMMAND_LINE
+        )
+    except SQLAlchemyError as error:
+        raise ValueError(
+            f"a database failed during the erasure ({type(error).__name__}); it is logged: run "
+            "the command again, or `supportbot customer reapply-erasures`, to finish it"
+        ) from None
+    print("\n".join(report.lines()))
+    return 0
+
+
+def _confirmed(prompt: str) -> bool:
+    try:
+        return input(prompt).strip().lower() in {"y", "yes"}
+    except EOFError:  # no terminal to ask: not confirmed
+        return False
+
+
+def _customer_reapply(args: argparse.Namespace) -> int:
+    from supportbot.privacy.erasure import reapply_erasures
+
+    settings = get_settings()
+    print(f"Re-applying the erasures logged in {settings.privacy.erasure_log}...")
+    print(f"Re-applied {reapply_erasures(settings)} logged erasure(s)")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from supportbot.launcher import launch
 
@@ -407,15 +498,55 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--customers", type=int, default=300)
     seed.add_argument("--seed", type=int, default=7)
     seed.set_defaults(handler=_db_seed)
+    backup = db.add_parser(
+        "backup", help="back up the CRM and the tracker store into one archive (mode 0600)"
+    )
+    backup.add_argument(
+        "--out", type=Path, help="the archive to write (default: <data dir>/backups/...tar.gz)"
+    )
+    backup.set_defaults(handler=_db_backup)
+    restore = db.add_parser(
+        "restore",
+        help="replace the CRM and the tracker store with a backup (stop `supportbot run` first); "
+        "the erasure log is applied again afterwards",
+    )
+    restore.add_argument("archive", type=Path)
+    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    restore.set_defaults(handler=_db_restore)
 
     commands.add_parser(
         "satisfaction-check", help="compare satisfaction estimates with the CSAT customers gave"
     ).set_defaults(handler=_satisfaction_check)
 
+    retention = commands.add_parser(
+        "retention", help="erase conversations older than SUPPORTBOT_RETENTION_DAYS"
+    ).add_subparsers(dest="retention_command", required=True)
+    retention_run = retention.add_parser(
+        "run", help="erase them now (those an agent tagged 'keep' are kept)"
+    )
+    retention_run.add_argument(
+        "--dry-run", action="store_true", help="only count what would be erased"
+    )
+    retention_run.set_defaults(handler=_retention_run)
+
     token = commands.add_parser("token", help="mint a signed customer token (for testing)")
     token.add_argument("email")
     token.add_argument("--ttl", type=int, default=0, help="lifetime in seconds")
     token.set_defaults(handler=_token)
+
+    customer = commands.add_parser("customer", help="customers' personal data")
+    customer_commands = customer.add_subparsers(dest="customer_command", required=True)
+    erase = customer_commands.add_parser(
+        "erase", help="erase a customer on request: conversations, personal data (audited)"
+    )
+    erase.add_argument("email")
+    erase.add_argument("--reason", required=True, help="why (kept in the audit trail, masked)")
+    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    erase.set_defaults(handler=_customer_erase)
+    customer_commands.add_parser(
+        "reapply-erasures",
+        help="erase again what the erasure log lists (after restoring an older backup)",
+    ).set_defaults(handler=_customer_reapply)
 
     agent = commands.add_parser(
         "agent", help="agent logins and API tokens; claim, reply to and hand back a conversation"

@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from supportbot.privacy.log_redaction import redacted
+from supportbot.privacy.retention import RetentionSchedule
 from supportbot.settings import (
     PROJECT_ROOT,
     SECRET_VARIABLES,
@@ -255,6 +256,7 @@ def launch(settings: Settings | None = None) -> int:
     env.setdefault("HF_HUB_OFFLINE", "1")
     all_services = services(settings)
     started: list[Service] = []
+    schedule: RetentionSchedule | None = None
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         _check_prerequisites(settings)
@@ -278,6 +280,9 @@ def launch(settings: Settings | None = None) -> int:
             f"   action server  http://{settings.action_server_host}:{settings.action_server_port}"
         )
         print("   Ctrl-C stops everything.")
+        if settings.privacy.retention_interval_hours:
+            schedule = RetentionSchedule(settings)
+            schedule.start()
         while True:
             _fail_if_any_exited(started, "while running")
             time.sleep(1)
@@ -288,6 +293,8 @@ def launch(settings: Settings | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
+        if schedule is not None:
+            schedule.stop()
         for service in reversed(started):
             service.stop()
         for sig, handler in previous.items():

@@ -153,12 +153,18 @@ class PrivacyRules:
     stay by default: agents need them, and a form may use an address a turn later."""
 
     stored_entities: tuple[str, ...] = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE")
+    # How often `supportbot run` runs the retention job (and once at start); 0: never.
+    retention_interval_hours: int = 24
     # Conversations older than this are erased by the retention job (agent-flagged ones kept).
     retention_days: int = 180
+    # Every erasure, one JSON line each (supportbot.privacy.erasure): outside the databases, so
+    # that a restored older backup can be erased again.
+    erasure_log: Path = PROJECT_ROOT / "var" / "privacy" / "erasure-log.jsonl"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> PrivacyRules:
+    def from_env(cls, env: Mapping[str, str], data_dir: Path | None = None) -> PrivacyRules:
         defaults = cls()
+        data_dir = data_dir or PROJECT_ROOT / "var"
         raw = env.get("SUPPORTBOT_REDACT_ENTITIES")
         entities = defaults.stored_entities
         if raw is not None:
@@ -170,8 +176,13 @@ class PrivacyRules:
                     f"known: {', '.join(PII_ENTITIES)}"
                 )
         return cls(
+            retention_interval_hours=_int(env, "SUPPORTBOT_RETENTION_INTERVAL", 24, minimum=0),
             stored_entities=entities,
             retention_days=_int(env, "SUPPORTBOT_RETENTION_DAYS", 180, minimum=1),
+            erasure_log=Path(
+                env.get("SUPPORTBOT_ERASURE_LOG", "").strip()
+                or data_dir / "privacy" / "erasure-log.jsonl"
+            ),
         )
 
 
@@ -337,7 +348,7 @@ class Settings:
                 env, "SUPPORTBOT_LOGIN_FAILURE_WINDOW", 900, minimum=1
             ),
             login_lockout_seconds=_int(env, "SUPPORTBOT_LOGIN_LOCKOUT", 900, minimum=1),
-            privacy=PrivacyRules.from_env(env),
+            privacy=PrivacyRules.from_env(env, data_dir),
         )
 
     @property

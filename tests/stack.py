@@ -35,7 +35,7 @@ from supportbot.crm.seed import seed_demo_data
 from supportbot.kb.seed import seed_articles
 from supportbot.launcher import ACTION_WORKERS_VARIABLE, RASA_WORKERS_VARIABLE
 from supportbot.privacy.log_redaction import redacted
-from supportbot.settings import Settings, scaled_environment
+from supportbot.settings import PrivacyRules, Settings, scaled_environment
 from supportbot.store import crm_session, migrate
 from supportbot.web.app import create_app
 
@@ -180,6 +180,8 @@ class Stack:
     restart: Callable[[str], None] = field(repr=False)
     # Where the action server listens (only Rasa, with the secret, gets answers there).
     action_url: str = ""
+    # The tracker store's variables, as Rasa got them (erasure opens the same database).
+    rasa_environment: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def rasa_port(self) -> int:
@@ -204,8 +206,10 @@ class Stack:
             identity_secret=IDENTITY_SECRET,
             database_url=self.crm_url,
             demo_pages=True,
-            # Examples agents mark in browser tests stay out of the project's var/review.
+            # Examples agents mark in browser tests, and erasures, stay out of the project's var/.
             review_file=self.work / "review" / "nlu_review.yml",
+            privacy=PrivacyRules(erasure_log=self.work / "privacy" / "erasure-log.jsonl"),
+            rasa_environment=self.rasa_environment,
         )
 
     def say(self, sender: str, text: str) -> list[dict]:
@@ -373,6 +377,11 @@ def _run_stack(
         # Rasa's level, and the action server's.
         "LOG_LEVEL": log_level,
         "SUPPORTBOT_LOG_LEVEL": log_level,
+        # An erasure the chat asks for: logged, and the review file cleaned, in the stack's folder
+        # (the same files as web_settings()).
+        "SUPPORTBOT_AUDIT_SECRET": AUDIT_SECRET,
+        "SUPPORTBOT_ERASURE_LOG": str(work / "privacy" / "erasure-log.jsonl"),
+        "SUPPORTBOT_REVIEW_FILE": str(work / "review" / "nlu_review.yml"),
     }
     logs = [work / "actions.log", work / "rasa.log"]
     commands = [
@@ -444,7 +453,16 @@ def _run_stack(
     try:
         wait_for_actions()
         wait_for_rasa()
-        stack = Stack(rasa_url, crm_url, work, processes[1], processes[0], restart, action_url)
+        stack = Stack(
+            rasa_url,
+            crm_url,
+            work,
+            processes[1],
+            processes[0],
+            restart,
+            action_url,
+            settings.rasa_environment,
+        )
         yield stack
     finally:
         _stop(processes)

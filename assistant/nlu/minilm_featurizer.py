@@ -75,7 +75,8 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         self._resource = resource
         self._encoder = encoder
         self._encoder_dir = encoder_dir
-        # Texts repeat across training runs of one process (and across messages at run time).
+        # Training texts repeat across training runs of one process. Customers' messages are
+        # never kept: a conversation erased from the tracker store must not live on in memory.
         self._cache: dict[str, Encoding] = {}
 
     @classmethod
@@ -113,18 +114,26 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         return self._resource
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self.process(training_data.training_examples)
+        self._featurize(training_data.training_examples, keep=True)
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
+        return self._featurize(messages, keep=False)
+
+    def _featurize(self, messages: list[Message], *, keep: bool) -> list[Message]:
+        """Add the features; `keep` the encodings of new texts for later (training data only)."""
         with_text = [m for m in messages if m.get(TEXT) and m.get(TOKENS_NAMES[TEXT])]
         new_texts = sorted({m.get(TEXT) for m in with_text} - self._cache.keys())
+        encodings: dict[str, Encoding] = {}
         if new_texts:
             if len(new_texts) > 100:
                 logger.info("Encoding %d texts with MiniLM...", len(new_texts))
-            self._cache.update(zip(new_texts, self._encoder.encode(new_texts), strict=True))
+            encodings = dict(zip(new_texts, self._encoder.encode(new_texts), strict=True))
+            if keep:
+                self._cache.update(encodings)
         for message in with_text:
-            encoding = self._cache[message.get(TEXT)]
+            text = message.get(TEXT)
+            encoding = encodings[text] if text in encodings else self._cache[text]
             tokens = message.get(TOKENS_NAMES[TEXT])
             sequence = token_vectors(encoding, [(t.start, t.end) for t in tokens])
             sentence = np.expand_dims(encoding.sentence_vector, 0)

@@ -314,6 +314,21 @@ def add_example(
         return Marked(added=True, examples=_count(blocks))
 
 
+def drop_conversations(review_file: Path, sender_ids: Iterable[str]) -> int:
+    """Remove the examples marked in these conversations (their blocks' `conversation`) from the
+    review file: the customer's words go with the conversation when it is erased. How many."""
+    erased = set(sender_ids)
+    if not erased or not review_file.exists():
+        return 0
+    with _locked(review_file):
+        blocks = read_blocks(review_file)
+        kept = [block for block in blocks if block.metadata.get("conversation") not in erased]
+        if len(kept) == len(blocks):
+            return 0
+        _replace(review_file, render(kept, REVIEW_HEADER), REVIEW_FILE_MODE)
+        return _count(blocks) - _count(kept)
+
+
 def _known_examples(folder: Path, skip: Path) -> dict[str, set[str]]:
     """example key -> the intents it is an example of, over the NLU files in `folder`."""
     known: dict[str, set[str]] = {}

@@ -20,6 +20,7 @@ from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import Path as PathParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from supportbot.console import analytics, training_data
@@ -29,6 +30,7 @@ from supportbot.console.audit import AuditTrail, agent_actor
 from supportbot.console.auth import REFUSED, Agents, CurrentAgent, LoginPolicy, SignedIn
 from supportbot.console.models import ReviewStatus
 from supportbot.console.profile_panel import profile_panel
+from supportbot.privacy import erasure, retention
 from supportbot.privacy.pii import get_pii_detector
 from supportbot.rasa_client import (
     RasaClient,
@@ -56,8 +58,10 @@ from supportbot.web.responses import (
     Analytics,
     ConversationDetail,
     ConversationPage,
+    ErasureDone,
     Intents,
     MarkedExample,
+    PrivacyPolicy,
     Review,
     SignedInAgent,
     Status,
@@ -386,6 +390,42 @@ async def mark_training_example(
 # --- analytics ----------------------------------------------------------------------------
 
 
+# --- erasure on request -------------------------------------------------------------------
+
+
+class ErasureRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=erasure.MAX_REASON_LENGTH)
+
+
+@router.post("/customers/{customer_id}/erasure")
+def erase_customer(
+    agent: SignedInChange,
+    customer_id: Annotated[int, PathParameter(ge=1)],
+    body: ErasureRequest,
+    settings: AppSettings,
+    source: AuditSource,
+) -> ErasureDone:
+    """Erase a customer on their request (the right to be forgotten): any agent, with a reason,
+    audited. A sync route: the erasure's transactions run in a worker thread."""
+    if not body.reason.strip():
+        raise HTTPException(422, "Invalid request: reason: an erasure needs a reason")
+    try:
+        report = erasure.erase_customer(
+            settings,
+            customer_id,
+            actor=agent_actor(agent.id),
+            reason=body.reason,
+            source=source.name,
+        )
+    except erasure.UnknownCustomer:
+        raise HTTPException(404, "no such customer") from None
+    except erasure.ErasureError as error:
+        raise HTTPException(503, str(error)) from None
+    return ErasureDone.model_validate(report.as_dict())
+
+
 @router.get("/analytics")
 def get_analytics(
     agent: Reader,
@@ -397,3 +437,21 @@ def get_analytics(
     of a period of UTC days (default: the last 30)."""
     figures = analytics.analytics(crm.session, analytics.period(date_from, date_to))
     return Analytics.model_validate(figures)
+
+
+# --- privacy ------------------------------------------------------------------------------
+
+
+@router.get("/privacy")
+def privacy_policy(agent: Reader, settings: AppSettings, crm: CRMSession) -> PrivacyPolicy:
+    """What is kept how long, what is masked before storage, and the retention job's last run."""
+    rules = settings.privacy
+    return PrivacyPolicy.model_validate(
+        {
+            "retention_days": rules.retention_days,
+            "retention_interval_hours": rules.retention_interval_hours,
+            "keep_tag": retention.KEEP_TAG,
+            "masked_entities": list(rules.stored_entities),
+            "last_run": retention.last_run(crm.session),
+        }
+    )

@@ -1,6 +1,6 @@
 """The agent console's page: one static shell; the ES module console.js (and its view modules in
 static/console/) signs in and draws each view from the console API (hash routes #/conversations,
-#/conversations/<id>, #/queue, #/analytics)."""
+#/conversations/<id>, #/queue, #/analytics, #/privacy)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ CONSOLE_PAGE = """<!doctype html>
       <a href="#/conversations" data-nav="conversations">Conversations</a>
       <a href="#/queue" data-nav="queue">Queue</a>
       <a href="#/analytics" data-nav="analytics">Analytics</a>
+      <a href="#/privacy" data-nav="privacy">Privacy</a>
     </nav>
     <span class="who"><span id="agent-name"></span>
       <button type="button" id="sign-out" class="link-button">Sign out</button></span>

@@ -245,6 +245,16 @@ class MarkedExample(Reply):
     added: bool  # False when the file had it already
 
 
+class ErasureDone(Reply):
+    """What erasing a customer did (supportbot.privacy.erasure.ErasureReport)."""
+
+    customer_id: int
+    conversations: int
+    deleted: dict[str, int]
+    anonymised: dict[str, int]
+    kept: list[str]
+
+
 # --- analytics ---------------------------------------------------------------------------------
 
 
@@ -280,6 +290,33 @@ class Analytics(Reply):
     csat_responses: int
     top_intents: list[IntentCount]
     busiest_hours: list[HourVolume]
+
+
+# --- privacy -----------------------------------------------------------------------------------
+
+
+class RetentionRun(Reply):
+    """The last retention run (supportbot.privacy.retention.last_run): counts, or a failure's
+    error type."""
+
+    at: str
+    by: str
+    succeeded: bool
+    retention_days: int | None = None
+    cutoff: str | None = None
+    expired: int | None = None
+    kept: int | None = None
+    erased: int | None = None
+    recent: int | None = None
+    error: str | None = None
+
+
+class PrivacyPolicy(Reply):
+    retention_days: int
+    retention_interval_hours: int  # 0: only `supportbot retention run`
+    keep_tag: str
+    masked_entities: list[str]
+    last_run: RetentionRun | None
 
 
 # --- live takeover -----------------------------------------------------------------------------

@@ -105,3 +105,14 @@ def test_a_missing_encoder_says_how_to_make_it(tmp_path: Path) -> None:
     config = {**MiniLMFeaturizer.get_default_config(), "encoder_dir": str(tmp_path)}
     with pytest.raises(EncoderMissing, match="make setup"):
         MiniLMFeaturizer.create(config, LocalModelStorage(tmp_path), Resource("m"), context())
+
+
+def test_customer_messages_are_not_kept_in_memory(tmp_path: Path) -> None:
+    """An erased conversation must not live on in the server: only training texts are cached."""
+    component, _, _ = featurizer(tmp_path)
+    component.process_training_data(TrainingData(messages("where is my order")))
+    said = "my card 4111 1111 1111 1111 was charged twice"
+    once = features(component.process(messages(said, "where is my order"))[0])
+    again = features(component.process(messages(said))[0])
+    assert np.allclose(once[1], again[1])
+    assert said not in repr(vars(component))

@@ -152,3 +152,30 @@ async def test_a_new_session_is_not_given_the_last_sessions_state(
     assert tracker is not None
     assert tracker.active_loop_name is None
     assert tracker.get_slot("customer_name") == "Ada"
+
+
+@synchronously
+async def test_an_erased_conversation_leaves_no_state_behind_in_memory(
+    store: RecentEventsTrackerStore,
+):
+    """Erasure deletes a conversation's events (supportbot.privacy.erasure) behind the running
+    server's back; SQLite then hands the same ids to the events that follow."""
+    await save_events(store, "erased", opening())
+    await save_events(store, "erased", [SlotSet("order_id", "100001"), ActiveLoop("csat_form")])
+    for n in range(100):
+        await save_events(store, "erased", turn(n))
+    assert (await store.retrieve("erased")).get_slot("order_id") == "100001"  # type: ignore[union-attr]
+
+    with store.engine.begin() as connection:
+        connection.execute(store.SQLEvent.__table__.delete())
+    assert await store.retrieve("erased") is None
+    # The same conversation goes on, as long and in the same rows, without what was erased.
+    await save_events(store, "erased", [*opening()[:2], SlotSet("customer_name", None)])
+    await save_events(store, "erased", [ActionExecuted("action_listen")] * 3)
+    await save_events(store, "erased", [e for n in range(100) for e in turn(n)])
+
+    tracker = await store.retrieve("erased")
+    assert tracker is not None
+    assert tracker.get_slot("order_id") is None
+    assert tracker.get_slot("customer_name") is None
+    assert tracker.active_loop_name is None

@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from common import conversation_ids
 from supportbot.console.models import ReviewStatus
 from tests.browser.conftest import AGENT_PASSWORD, DISABLED_AGENT, SCREENSHOTS
-from tests.stack import SESSION_SECRET, Stack
+from tests.stack import SESSION_SECRET, Stack, seeded_customer
 from tests.supportbot.console.conftest import add_conversation, add_customer
 
 pytestmark = pytest.mark.browser
@@ -509,3 +509,38 @@ def test_analytics_charts_render_under_the_csp(
     expect(page.locator("canvas")).to_have_count(3)
     violations = page.evaluate("() => window.cspViolations || []")
     assert violations == [] and agent.csp_violations == []
+
+
+def test_an_agent_erases_a_customer_from_the_customer_panel(
+    windows: Callable[[], Window], console: str, stack: Stack
+) -> None:
+    email, order = seeded_customer(stack.crm_url, 13)
+    sender = "br-erase-0001"
+    stack.say(sender, "where is my order?")
+    stack.say(sender, str(order))
+    stack.say(sender, email)
+    said = "please forget me and my Larkspur Lane address"
+    stack.say(sender, said)
+
+    agent = windows()
+    page = agent.page
+    sign_in(page, console, ALEX, route=f"#/conversations/{sender}")
+    expect(page.locator(".profile")).to_contain_text(email)
+    page.get_by_role("button", name="Erase customer\u2026").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("tax law")
+    # No reason, no erasure: the browser refuses to send the form.
+    dialog.get_by_role("button", name="Erase customer", exact=True).click()
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Reason").fill("asked by email, identity checked")
+    dialog.get_by_role("button", name="Erase customer", exact=True).click()
+
+    expect(page.locator("p.ok")).to_contain_text("erased: 1 conversation(s)")
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("heading", name="Guest conversation")).to_be_visible()
+    expect(page.locator(".profile")).to_contain_text("guest")
+    expect(page.locator(".transcript")).not_to_contain_text(said)
+    assert email not in page.content()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "erased.png"), full_page=True)
+    assert agent.dialogs == [] and agent.csp_violations == []

@@ -3,10 +3,11 @@
  * with lit-html (static/vendor/lit-html/), which escapes every value it puts on screen: customer
  * text, agent names, tags, notes and entity values are attacker-controlled and stay text.
  * Views by hash route: #/conversations?filters, #/conversations/<id>, #/queue, #/queue/<id>,
- * #/analytics?period. */
+ * #/analytics?period, #/privacy. */
 
 import { analyticsView } from "./console/analytics.js";
 import { conversationsView } from "./console/conversations.js";
+import { privacyView } from "./console/privacy.js";
 import { queueView } from "./console/queue.js";
 import { startRouter } from "./console/router.js";
 import { startSignIn } from "./console/signin.js";
@@ -15,6 +16,7 @@ import { transcriptView } from "./console/transcript.js";
 startRouter({
   conversations: (view, { id, params }) => (id ? transcriptView(view, id) : conversationsView(view, params)),
   queue: (view, { id }) => queueView(view, id),
-  analytics: (view, { params }) => analyticsView(view, params)
+  analytics: (view, { params }) => analyticsView(view, params),
+  privacy: (view) => privacyView(view)
 });
 startSignIn();

@@ -37,6 +37,8 @@ ROUTES = [
     ("GET", "/api/console/intents"),
     ("GET", "/api/console/analytics"),
     ("GET", "/api/console/analytics?date_from=2026-01-01&date_to=2026-01-31"),
+    ("GET", "/api/console/privacy"),
+    ("POST", "/api/console/customers/1/erasure"),
 ]
 OWN_ORIGIN = {"Origin": "http://testserver"}
 # Reviews: one without an agent on record, one Sam writes in the test, one never reviewed.
@@ -86,6 +88,7 @@ def test_every_route_is_listed():
 
     listed = {(m, p.split("?")[0].replace(SENDER, "{sender_id}")) for m, p in ROUTES}
     listed = {(m, p.replace("/vip", "/{tag}")) for m, p in listed}
+    listed = {(m, p.replace("/customers/1/", "/customers/{customer_id}/")) for m, p in listed}
     routes = {(m, r.path) for r in router.routes for m in r.methods}  # type: ignore[attr-defined]
     assert routes - {("POST", "/api/console/login")} == listed
 

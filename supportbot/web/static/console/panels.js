@@ -155,3 +155,62 @@ export function tagsPanel(path, initialTags, draw) {
     </section>`;
   return { template };
 }
+
+/* Erasure on the customer's request: a button opens a modal dialog that says what will happen
+ * and asks for the reason (required, audited); `onErased(report)` runs once it is done. */
+export function erasurePanel(customer, draw, onErased) {
+  let info = { className: "small", text: "" };
+  let busy = false;
+
+  function open(event) {
+    info = { className: "small", text: "" };
+    draw();
+    event.currentTarget.closest("section").querySelector("dialog").showModal();
+  }
+
+  async function erase(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const reason = form.elements.reason.value.trim();
+    if (!reason) {
+      info = { className: "small error", text: "Say why the customer is erased." };
+      draw();
+      return;
+    }
+    busy = true;
+    draw();
+    try {
+      const report = await api("POST", "/customers/" + encodeURIComponent(customer.id) + "/erasure",
+        { reason });
+      form.closest("dialog").close();
+      onErased(report);
+    } catch (error) {
+      info = { className: "small error", text: "Not erased: " + error.message };
+    } finally {
+      busy = false;
+      draw();
+    }
+  }
+
+  const template = () => html`
+    <section class="panel erasure">
+      <h2>Personal data</h2>
+      <p class="muted small">Erase this customer when they ask to be forgotten.</p>
+      <button type="button" class="danger" @click=${open}>Erase customer\u2026</button>
+      <dialog aria-labelledby="erasure-title">
+        <form @submit=${erase}>
+          <h2 id="erasure-title">${"Erase " + customer.name + "?"}</h2>
+          <p>Every conversation of this customer is deleted with its transcript, notes and tags.
+            Their name, email, phone and addresses are removed. Orders and invoices stay as
+            anonymised records: tax law requires keeping them. This cannot be undone.</p>
+          ${field("Reason (kept in the audit trail)", "erasure-reason", (id) => html`<textarea
+            id=${id} name="reason" rows="3" maxlength="300" required></textarea>`)}
+          <p class=${info.className} role="status">${info.text}</p>
+          <p class="actions"><button type="button"
+            @click=${(e) => e.currentTarget.closest("dialog").close()}>Cancel</button><button
+            type="submit" class="danger" ?disabled=${busy}>Erase customer</button></p>
+        </form>
+      </dialog>
+    </section>`;
+  return { template };
+}

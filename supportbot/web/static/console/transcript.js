@@ -1,11 +1,12 @@
 /* #/conversations/<sender_id>: the transcript, each customer message with what the bot made of
  * it (intent and confidence, entities, sentiment, the actions it ran) and "Mark as training
- * data"; the bot's decisions where they happened; the customer panel, review, tags and export. */
+ * data"; the bot's decisions where they happened; the customer panel, review, tags and export;
+ * erasing the customer on request. */
 
 import { html, nothing } from "../vendor/lit-html/lit-html.js";
 import { API, api, conversationPath, intents } from "./api.js";
 import { DASH, clock, dateTime, toDate } from "./format.js";
-import { profilePanel, reviewPanel, tagsPanel } from "./panels.js";
+import { erasurePanel, profilePanel, reviewPanel, tagsPanel } from "./panels.js";
 import { session } from "./state.js";
 import { chip, fact, heading, message, options, sentimentChip } from "./ui.js";
 
@@ -14,7 +15,8 @@ export function transcriptView(view, senderId) {
   let loaded = null;     // {data, review, intentNames} once the conversation is in
   let failure = null;    // the error message instead
   const training = [];   // turn index -> {state, text, busy} of its "Mark as training data" form
-  const panels = { review: null, tags: null };
+  const panels = { review: null, tags: null, erasure: null };
+  let erased = null;     // what erasing the customer did, shown once the view has reloaded
 
   const draw = () => {
     const record = loaded && loaded.data.conversation;
@@ -23,6 +25,7 @@ export function transcriptView(view, senderId) {
     view.show(html`
       <a class="back" href=${session.listHash}>\u2190 All conversations</a>
       ${heading(title)}
+      ${erased ? message("ok", erasedSummary(erased)) : nothing}
       ${failure ? message("error", failure)
         : loaded ? conversation() : message("muted", "Loading the conversation\u2026")}`);
   };
@@ -48,6 +51,7 @@ export function transcriptView(view, senderId) {
         </section>
         <aside class="side" aria-label="Customer and review">
           ${profilePanel(data.profile)}
+          ${panels.erasure ? panels.erasure.template() : nothing}
           ${panels.review.template()}
           ${panels.tags.template()}
           <section class="panel">
@@ -130,24 +134,41 @@ export function transcriptView(view, senderId) {
       class=${"training-status" + (status.state ? " " + status.state : "")} role="status">${status.text}</span></form>`;
   }
 
+  function load() {
+    return Promise.all([
+      api("GET", path),
+      api("GET", path + "/review").catch(() => null),
+      intents().catch(() => [])
+    ]).then(([data, review, intentNames]) => {
+      if (!view.current()) return;
+      loaded = { data, review, intentNames };
+      panels.review = reviewPanel(path, data.conversation, review, draw);
+      panels.tags = tagsPanel(path, data.conversation.tags || [], draw);
+      panels.erasure = data.profile
+        ? erasurePanel(data.profile.customer, draw, (report) => {
+          erased = report;
+          load();
+        })
+        : null;
+      draw();
+    }, (error) => {
+      if (!view.current()) return;
+      failure = error.status === 404 ? "There is no conversation with this id."
+        : "Could not load the conversation: " + error.message;
+      draw();
+    });
+  }
+
   draw();
   view.focusHeading();
-  Promise.all([
-    api("GET", path),
-    api("GET", path + "/review").catch(() => null),
-    intents().catch(() => [])
-  ]).then(([data, review, intentNames]) => {
-    if (!view.current()) return;
-    loaded = { data, review, intentNames };
-    panels.review = reviewPanel(path, data.conversation, review, draw);
-    panels.tags = tagsPanel(path, data.conversation.tags || [], draw);
-    draw();
-  }, (error) => {
-    if (!view.current()) return;
-    failure = error.status === 404 ? "There is no conversation with this id."
-      : "Could not load the conversation: " + error.message;
-    draw();
-  });
+  load();
+}
+
+function erasedSummary(report) {
+  const deleted = report.deleted || {};
+  return "Customer " + report.customer_id + " erased: " + report.conversations +
+    " conversation(s), " + (deleted["tracker events"] || 0) + " transcript events deleted; " +
+    "orders and invoices kept as anonymised records.";
 }
 
 function nluDetails(turn) {

@@ -25,7 +25,7 @@ RASA := env $$($(VENV)/bin/supportbot env) $(RASA_VENV)/bin/rasa
 
 .PHONY: help setup run db train test test-fast lint lint-python lint-js types types-app types-lab types-assistant \
 	audit validate test-stories test-nlu pytest test-assistant bench-retrieval bench-sentiment \
-	bench-nlu bench-load clean
+	bench-nlu bench-load bench-privacy clean
 
 help:
 	@echo "make run        set up, seed the demo CRM, train if needed, start everything"
@@ -36,6 +36,7 @@ help:
 	@echo "make bench-retrieval   knowledge-base retrieval benchmark -> reports/retrieval.md"
 	@echo "make bench-sentiment   sentiment model vs VADER on TweetEval + airline tweets -> reports/sentiment.md"
 	@echo "make bench-load        the whole bot under load vs a stock rasa init bot -> reports/load.md"
+	@echo "make bench-privacy     PII detection vs stock Presidio on data/privacy -> reports/privacy.md"
 	@echo "                       (BENCH_LOAD_ARGS='--quick' for a smoke run)"
 	@echo "make bench-nlu         stock Rasa pipeline vs the project's on public NLU sets -> reports/nlu.md"
 	@echo "                       (resumable; BENCH_NLU_ARGS='--quick' or '--dataset braun', see README)"
@@ -159,6 +160,11 @@ bench-retrieval: setup
 # The sentiment model vs VADER on TweetEval and the airline tweets, latency, targets.
 bench-sentiment: setup
 	$(VENV)/bin/supportbot-lab bench-sentiment
+
+# PII detection (supportbot.privacy.pii) vs stock Presidio on the labelled set, latency, targets
+# (about a minute). Rewrites only the Detection section of reports/privacy.md.
+bench-privacy: setup
+	$(VENV)/bin/supportbot-lab bench-privacy
 
 # Stock Rasa pipeline vs config.yml's NLU pipeline on the public datasets; each cell is cached in
 # reports/nlu/cells, so an interrupted run resumes where it stopped. Hours in full (README).

@@ -106,6 +106,19 @@ def _bench_sentiment(args: argparse.Namespace) -> int:
     return 0 if scorer_ok else 1
 
 
+def _bench_privacy(args: argparse.Namespace) -> int:
+    from lab.privacy.benchmark import REPORT, run_benchmark
+
+    # A quick run must not overwrite the documented result unless asked to.
+    report = args.report or (None if args.quick else REPORT)
+    text, met = run_benchmark(
+        quick=args.quick, report=report, log=lambda line: print(line, flush=True)
+    )
+    print()
+    print(text)
+    return 0 if met or args.quick else 1
+
+
 def _bench_load(args: argparse.Namespace) -> int:
     from lab.load.bots import BotError
     from lab.load.run import run
@@ -215,6 +228,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--report", type=Path, default=None, help="markdown output (default: reports/sentiment.md)"
     )
     bench.set_defaults(handler=_bench_sentiment)
+    bench = commands.add_parser(
+        "bench-privacy",
+        help="PII detection vs stock Presidio on data/privacy (writes reports/privacy.md)",
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="smoke run: a sample of each split, one timed pass"
+    )
+    bench.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="markdown whose Detection section to write (default: reports/privacy.md)",
+    )
+    bench.set_defaults(handler=_bench_privacy)
     bench = commands.add_parser(
         "bench-load",
         help="the whole bot under load next to a stock `rasa init` bot (reports/load.md)",

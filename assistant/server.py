@@ -22,6 +22,9 @@
   line, where any local user can read it, and is taken only from an `Authorization: Bearer`
   header, compared in constant time. Rasa reads it from `?token=` (compared with ==), where it
   lands in access logs and proxies' histories: a request with `token` in its query is refused.
+- Rasa's structlog fields that carry conversation content (what customers and the bot said,
+  slot values, entities, events: Rasa's own list, which only Rasa Pro anonymises) are withheld
+  from every log line, at every level; the redacting runner masks the rest.
 - Request bodies are capped (Rasa's Sanic accepts 100 MB, its websockets 1 MB), and every
   response carries the web app's security headers; conversations are never cached.
 """
@@ -31,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 import sys
 from collections.abc import Callable
 from functools import cache, wraps
@@ -43,6 +47,7 @@ import aiohttp
 import rasa.core.lock_store
 import rasa.core.run
 import rasa.server
+import rasa.utils.log_utils
 import tensorflow as tf
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
@@ -179,6 +184,27 @@ SECURITY_HEADERS = {
 # Responses that carry a conversation (transcripts, the bot's replies with invoices in them).
 _PERSONAL_PATHS = ("/conversations/", "/webhooks/rest/")
 
+# rasa/utils/log_utils.py, `_anonymizer`: the structlog fields Rasa Pro anonymises.
+CONVERSATION_LOG_FIELDS = frozenset(
+    {
+        *("text", "response_text", "user_text", "slot_values", "parse_data_text"),
+        *("parse_data_entities", "prediction_events", "tracker_latest_message"),
+        *("prefilled_slots", "message", "response", "slot_candidates", "rasa_event"),
+        *("rasa_events", "tracker_states", "current_states", "old_states", "successes"),
+        *("current_entity", "next_entity", "states", "entity", "token_text", "user_message"),
+        "json_message",
+    }
+)
+WITHHELD = "<withheld>"
+
+
+def withhold_conversation_fields(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """The structlog processor in the place of Rasa's anonymizer: the fields are not logged."""
+    for key in CONVERSATION_LOG_FIELDS.intersection(event_dict):
+        event_dict[key] = WITHHELD
+    return event_dict
+
+
 _rasa_requires_auth = rasa.server.requires_auth
 _rasa_configure_app = rasa.core.run.configure_app
 
@@ -264,10 +290,14 @@ def install() -> None:
     rasa.core.lock_store.RedisLockStore = AtomicRedisLockStore
     RemoteAction._validate_action_result = validate_action_result
     RasaModel.load = classmethod(load_trained_model)
+    # Looked up by name when `rasa run` configures structlog.
+    rasa.utils.log_utils._anonymizer = withhold_conversation_fields
     faults.install()  # a failing action server or tracker store: an answer, not silence
 
 
 def main() -> None:
+    # The tracker store's SQLite file (every conversation) is this user's only.
+    os.umask(0o077)
     install()
     token = api_token()
     if token and sys.argv[1:2] == ["run"] and "--auth-token" not in sys.argv:

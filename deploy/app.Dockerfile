@@ -22,5 +22,7 @@ USER nobody
 EXPOSE 5055 8000
 # The action server (rasa-sdk behind the shared secret); the web app's command is
 # `supportbot web`. It listens on the container's network (SUPPORTBOT_ACTION_HOST in the
-# deployment's environment), never published to the host.
-CMD ["python", "-m", "actions.server", "--port", "5055"]
+# deployment's environment), never published to the host. Both run under the redacting runner:
+# personal data in anything they print is masked before it reaches the container's log.
+CMD ["python", "-m", "supportbot.privacy.log_redaction", "--", \
+     "python", "-m", "actions.server", "--port", "5055"]

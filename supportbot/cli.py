@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -401,6 +402,11 @@ def _training_data(args: argparse.Namespace) -> int:
             f"kept in {review_file}: {example!r} is marked {intent} but is an example of "
             f"{', '.join(known)} in {report.target.parent}"
         )
+    for example, intent in report.masked:
+        print(
+            f"kept in {review_file}: {example!r} ({intent}) has personal data masked; write in "
+            "a made-up value (or delete the example) to merge it"
+        )
     return 0
 
 
@@ -635,7 +641,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser(), argv)
+    # Files the commands create (databases, logs, secrets, backups) are their owner's only;
+    # a caller in the same process (the tests) gets its own umask back.
+    previous = os.umask(0o077)
+    try:
+        return run_command(build_parser(), argv)
+    finally:
+        os.umask(previous)
 
 
 def run_command(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:

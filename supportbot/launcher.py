@@ -1,8 +1,9 @@
 """`supportbot run`: start the action server, the Rasa server and the web app, and watch them.
 
-Each process logs to `<data dir>/logs/<name>.log`. The launcher prints the URLs once all three
-answer, stops them all on Ctrl-C (or SIGTERM), and if one dies it says which, shows the end of its
-log and stops the others.
+Each process runs under the redacting runner (supportbot.privacy.log_redaction), which writes
+its output to `<data dir>/logs/<name>.log` (mode 600) with personal data masked. The launcher
+prints the URLs once all three answer, stops them all on Ctrl-C (or SIGTERM), and if one dies it
+says which, shows the end of its log and stops the others.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import httpx
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from supportbot.privacy.log_redaction import redacted
 from supportbot.privacy.retention import RetentionSchedule
 from supportbot.settings import (
     PROJECT_ROOT,
@@ -56,16 +58,19 @@ class Service:
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     def start(self, env: dict[str, str]) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("wb")
+        self.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._log = open_private(self.log_path)
         self.process = subprocess.Popen(
-            self.command,
+            # Every line the process prints goes through the runner, masked, into the log.
+            redacted(self.command),
             cwd=PROJECT_ROOT,
             env={**env, **self.env},
             stdout=self._log,
             stderr=subprocess.STDOUT,
             # Own process group: Ctrl-C reaches only the launcher, which stops children in order.
             start_new_session=True,
+            # What the processes create (databases, the review file) is their owner's only.
+            umask=0o077,
         )
 
     def exit_code(self) -> int | None:
@@ -95,6 +100,14 @@ class Service:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def open_private(path: Path) -> IO[bytes]:
+    """`path` emptied (or created) for writing, readable by its owner only, as it already was
+    when an older version made it readable by others."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "wb")
 
 
 def _http_ok(url: str, **params: str) -> bool:

@@ -34,6 +34,7 @@ from common.channel_signing import signed_json
 from supportbot.crm.seed import seed_demo_data
 from supportbot.kb.seed import seed_articles
 from supportbot.launcher import ACTION_WORKERS_VARIABLE, RASA_WORKERS_VARIABLE
+from supportbot.privacy.log_redaction import redacted
 from supportbot.settings import PrivacyRules, Settings, scaled_environment
 from supportbot.store import crm_session, migrate
 from supportbot.web.app import create_app
@@ -105,13 +106,19 @@ def established_connections(pid: int) -> set[tuple[int, int]]:
     return connections
 
 
-def _server_processes(server: subprocess.Popen) -> list[int]:
-    """A Sanic server's worker processes (its children) and the server itself (one worker)."""
+def _descendants(pid: int) -> list[int]:
     try:
-        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:  # exited
         return []
-    return [*map(int, children), server.pid]
+    return [grandchild for child in children for grandchild in [child, *_descendants(child)]]
+
+
+def _server_processes(server: subprocess.Popen) -> list[int]:
+    """A server's processes: the redacting runner, the server under it and its Sanic workers."""
+    if server.poll() is not None:
+        return []
+    return [*_descendants(server.pid), server.pid]
 
 
 def worker_of(server: subprocess.Popen, server_port: int, client_port: int) -> int:
@@ -295,7 +302,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A default stack of the module's own, for tests that stop, break or restart its parts."""
     work = tmp_path_factory.mktemp("fault-stack")
-    yield from _run_stack(work, f"sqlite:///{work / 'crm.db'}", {})
+    # At DEBUG, where Rasa logs what customers say: the canary (test_faults.py) finds it masked.
+    yield from _run_stack(work, f"sqlite:///{work / 'crm.db'}", {}, log_level="DEBUG")
 
 
 @pytest.fixture(scope="session")
@@ -339,7 +347,9 @@ def _postgres_database(role: str) -> Iterator[str]:
         admin.dispose()
 
 
-def _run_stack(work: Path, crm_url: str, scale: Mapping[str, str]) -> Iterator[Stack]:
+def _run_stack(
+    work: Path, crm_url: str, scale: Mapping[str, str], log_level: str = "INFO"
+) -> Iterator[Stack]:
     if not MODEL.exists() or not RASA_PYTHON.exists():
         pytest.skip(f"needs a trained model at {MODEL} and {RASA_PYTHON} (run `make train`)")
     migrate(crm_url)
@@ -364,6 +374,9 @@ def _run_stack(work: Path, crm_url: str, scale: Mapping[str, str]) -> Iterator[S
         "SUPPORTBOT_IDENTITY_SECRET": IDENTITY_SECRET,
         "SUPPORTBOT_RASA_TOKEN": API_TOKEN,
         "RASA_TELEMETRY_ENABLED": "false",
+        # Rasa's level, and the action server's.
+        "LOG_LEVEL": log_level,
+        "SUPPORTBOT_LOG_LEVEL": log_level,
         # An erasure the chat asks for: logged, and the review file cleaned, in the stack's folder
         # (the same files as web_settings()).
         "SUPPORTBOT_AUDIT_SECRET": AUDIT_SECRET,
@@ -395,13 +408,18 @@ def _run_stack(work: Path, crm_url: str, scale: Mapping[str, str]) -> Iterator[S
     ]
 
     def start(index: int) -> subprocess.Popen:
-        return subprocess.Popen(
-            commands[index],
-            cwd=ROOT,
-            env={**env, **workers[index]},
-            stdout=logs[index].open("a"),
-            stderr=subprocess.STDOUT,
-        )
+        # Under the redacting runner, as `supportbot run` starts them: the logs are masked.
+        log = os.open(logs[index], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            return subprocess.Popen(
+                redacted(commands[index]),
+                cwd=ROOT,
+                env={**env, **workers[index]},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        finally:
+            os.close(log)
 
     processes = [start(0), start(1)]
     rasa_url = f"http://127.0.0.1:{rasa_port}"

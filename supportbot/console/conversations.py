@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
@@ -451,6 +451,21 @@ def remove_tag(session: Session, sender_id: str, tag: str) -> list[str]:
 
 
 # --- exports ------------------------------------------------------------------------------
+
+# Free text in a conversation's record: the customer's CSAT comment and the agents' notes (which
+# may quote the customer). Exports mask personal data in them and in every message's text.
+FREE_TEXT_FIELDS = ("csat_comment", "notes")
+
+
+def masked_record(record: dict[str, Any], mask: Callable[[str], str]) -> dict[str, Any]:
+    return {**record, **{name: mask(record[name]) for name in FREE_TEXT_FIELDS if record[name]}}
+
+
+def masked_messages(
+    messages: Iterable[dict[str, Any]], mask: Callable[[str], str]
+) -> list[dict[str, Any]]:
+    return [{**m, "text": mask(m["text"])} if m.get("text") else m for m in messages]
+
 
 CSV_COLUMNS = (
     "sender_id",

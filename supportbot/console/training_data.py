@@ -1,6 +1,11 @@
 """Training data from the console: customer messages agents mark with the intent they should
 have had, collected in a review file, and merged into data/nlu once reviewed.
 
+Customer text in the review file has the configured kinds of personal data masked
+(`Settings.privacy.stored_entities`, as `<EMAIL_ADDRESS>`), and the file is its owner's only
+(mode 600). A masked example is not merged: data/nlu would learn the placeholder as if a customer
+had typed it, so it stays in the review file until a person writes in a made-up value.
+
 Both files are Rasa 3.x NLU YAML (`version: "3.1"`, `nlu:` with `- intent:` / `examples: |`
 blocks). The review file has a block per example whose `metadata` (which Rasa accepts and keeps)
 says which agent marked it in which conversation. Writers hold an exclusive lock on a sidecar
@@ -27,7 +32,8 @@ import yaml
 
 from supportbot.console.conversations import InvalidInput
 from supportbot.console.transcript import CustomerMessage
-from supportbot.settings import PROJECT_ROOT
+from supportbot.privacy.pii import get_pii_detector
+from supportbot.settings import PII_ENTITIES, PROJECT_ROOT
 
 DOMAIN_FILE = PROJECT_ROOT / "domain.yml"
 NLU_VERSION = "3.1"
@@ -41,6 +47,10 @@ MERGED_HEADER = (
     "# Examples agents corrected in the agent console, moved here by\n"
     "# `supportbot training-data merge` after review.\n"
 )
+# What a masked example holds in the place of personal data (supportbot.privacy.pii).
+_MASKED = re.compile("<(?:" + "|".join(PII_ENTITIES) + ")>")
+# The review file holds customer text; merged training data is the project's own.
+REVIEW_FILE_MODE, TRAINING_DATA_MODE = 0o600, 0o644
 # Rasa's entity annotation inside an example (rasa/shared/nlu/training_data/entities_parser.py):
 # [text](entity), [text](entity:value), [text]{"entity": ...} or [text][{...}, ...].
 _ENTITY_MARKUP = re.compile(
@@ -224,7 +234,8 @@ def render(blocks: Sequence[Block], header: str) -> str:
 def _locked(path: Path) -> Iterator[None]:
     """Exclusive use of `path` among threads and processes (a lock on a sidecar file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
+    lock_file = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    with os.fdopen(lock_file, "r+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -232,16 +243,17 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _replace(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically: readers see the old file or the new, never half."""
+def _replace(path: Path, text: str, mode: int) -> None:
+    """Write `text` to `path` atomically: readers see the old file or the new, never half.
+    The file has `mode` from its first byte (mkstemp makes it 600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), mode)
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
         with suppress(FileNotFoundError):
@@ -270,10 +282,15 @@ def add_example(
     agent_id: int,
     agent_name: str,
     sender_id: str,
+    masked: Iterable[str],
     now: datetime | None = None,
 ) -> Marked:
-    """Add `example` for `intent` to the review file, once. When another agent marked the same
-    words with another intent, the later correction wins (the file says who made it)."""
+    """Add `example` for `intent` to the review file, once, with the `masked` kinds of personal
+    data in it masked. When another agent marked the same words with another intent, the later
+    correction wins (the file says who made it)."""
+    masked = tuple(masked)
+    if masked:  # none configured: the detector need not be loaded
+        example = get_pii_detector().redact(example, masked)
     key = example_key(example)
     metadata = {
         "source": SOURCE,
@@ -293,7 +310,7 @@ def add_example(
         ]
         blocks = [b for b in blocks if b.examples]
         blocks.append(Block(intent, [example], metadata))
-        _replace(review_file, render(blocks, REVIEW_HEADER))
+        _replace(review_file, render(blocks, REVIEW_HEADER), REVIEW_FILE_MODE)
         return Marked(added=True, examples=_count(blocks))
 
 
@@ -308,7 +325,7 @@ def drop_conversations(review_file: Path, sender_ids: Iterable[str]) -> int:
         kept = [block for block in blocks if block.metadata.get("conversation") not in erased]
         if len(kept) == len(blocks):
             return 0
-        _replace(review_file, render(kept, REVIEW_HEADER))
+        _replace(review_file, render(kept, REVIEW_HEADER), REVIEW_FILE_MODE)
         return _count(blocks) - _count(kept)
 
 
@@ -337,12 +354,14 @@ class MergeReport:
     duplicates: int  # already training data for the same intent: dropped
     conflicts: list[tuple[str, str, list[str]]]  # (example, intent, intents in data/nlu): kept
     target: Path
+    # (example, intent) with personal data masked in it: kept until a person fills it in.
+    masked: list[tuple[str, str]] = field(default_factory=list)
 
 
 def merge_reviewed(review_file: Path, into: Path) -> MergeReport:
     """Move the review file's examples into `into`, skipping those already among the NLU files
     of its folder. An example that folder has for another intent stays in the review file: a
-    person decides which intent is right."""
+    person decides which intent is right, as for a masked example (see the module's doc)."""
     with _locked(review_file):
         reviewed = read_blocks(review_file)
         target = read_blocks(into)
@@ -354,11 +373,15 @@ def merge_reviewed(review_file: Path, into: Path) -> MergeReport:
                 known.setdefault(example_key(example), set()).add(block.intent)
         merged, duplicates = 0, 0
         conflicts: list[tuple[str, str, list[str]]] = []
+        masked: list[tuple[str, str]] = []
         left: list[Block] = []
         for block in reviewed:
             for example in block.examples:
                 intents = known.get(example_key(example), set())
-                if block.intent in intents:
+                if _MASKED.search(example):
+                    masked.append((example, block.intent))
+                    left.append(Block(block.intent, [example], block.metadata))
+                elif block.intent in intents:
                     duplicates += 1
                 elif intents:
                     conflicts.append((example, block.intent, sorted(intents)))
@@ -369,9 +392,9 @@ def merge_reviewed(review_file: Path, into: Path) -> MergeReport:
                     merged += 1
         if merged:
             blocks = [Block(intent, examples) for intent, examples in grouped.items()]
-            _replace(into, render(blocks, MERGED_HEADER))
+            _replace(into, render(blocks, MERGED_HEADER), TRAINING_DATA_MODE)
         # The target is written first: a crash in between leaves examples in both files, and
         # the next merge drops them as duplicates; nothing is lost.
         if review_file.exists():
-            _replace(review_file, render(left, REVIEW_HEADER))
-    return MergeReport(merged, duplicates, conflicts, into)
+            _replace(review_file, render(left, REVIEW_HEADER), REVIEW_FILE_MODE)
+    return MergeReport(merged, duplicates, conflicts, into, masked)

@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -29,12 +31,14 @@ from supportbot.console.auth import REFUSED, Agents, CurrentAgent, LoginPolicy, 
 from supportbot.console.models import ReviewStatus
 from supportbot.console.profile_panel import profile_panel
 from supportbot.privacy import erasure, retention
+from supportbot.privacy.pii import get_pii_detector
 from supportbot.rasa_client import (
     RasaClient,
     RasaRequestError,
     RasaUnavailable,
     messages_from_events,
 )
+from supportbot.settings import Settings
 from supportbot.store import CRM
 from supportbot.web.dependencies import (
     AGENT_COOKIE,
@@ -165,6 +169,11 @@ def conversations(
     return ConversationPage.model_validate(listed.as_dict())
 
 
+def _export_mask(settings: Settings) -> Callable[[str], str]:
+    """What exports do to free text: the configured kinds of personal data masked."""
+    return partial(get_pii_detector().redact, entities=settings.privacy.stored_entities)
+
+
 def _attachment(content: str, export_format: ExportFormat, stem: str) -> Response:
     media = "text/csv; charset=utf-8" if export_format == "csv" else "application/json"
     return Response(
@@ -183,9 +192,11 @@ def export_conversations(
     crm: CRMSession,
     filters: Filters,
     source: AuditSource,
+    settings: AppSettings,
     format: Annotated[ExportFormat, Query()] = "json",
 ) -> Response:
-    """The filtered set as one file: admins only, and audited (who, which filters, how many)."""
+    """The filtered set as one file: admins only, and audited (who, which filters, how many).
+    Personal data in free text is masked (SUPPORTBOT_REDACT_ENTITIES)."""
     total = conv.list_conversations(crm.session, filters, page=1, page_size=1).total
     if total > MAX_EXPORT_ROWS:
         raise HTTPException(
@@ -193,7 +204,8 @@ def export_conversations(
             f"Invalid request: the filters match {total} conversations; an export holds "
             f"at most {MAX_EXPORT_ROWS}",
         )
-    records = list(conv.iter_conversations(crm.session, filters))
+    mask = _export_mask(settings)
+    records = [conv.masked_record(r, mask) for r in conv.iter_conversations(crm.session, filters)]
     content = conv.to_csv(records) if format == "csv" else conv.to_json(records)
     AuditTrail(crm.session).record(
         agent_actor(agent.id),
@@ -255,15 +267,22 @@ async def export_conversation(
     sender_id: SenderId,
     crm: CRMSession,
     rasa: Rasa,
+    settings: AppSettings,
     format: Annotated[ExportFormat, Query()] = "json",
 ) -> Response:
-    """JSON: the record and the transcript. CSV: the transcript, one row per message."""
+    """JSON: the record and the transcript. CSV: the transcript, one row per message. Personal
+    data in free text and messages is masked (SUPPORTBOT_REDACT_ENTITIES)."""
     record = await asyncio.to_thread(conv.conversation, crm.session, sender_id)
     try:
         transcript = await rasa.transcript(sender_id)
         messages: list[dict[str, Any]] | None = [m.as_dict() for m in transcript.messages]
     except (RasaUnavailable, RasaRequestError):
         messages = None
+
+    mask = await asyncio.to_thread(_export_mask, settings)  # the first loads the detector
+    record = await asyncio.to_thread(conv.masked_record, record, mask)
+    if messages is not None:
+        messages = await asyncio.to_thread(conv.masked_messages, messages, mask)
     if format == "json":
         content = json.dumps(
             {"conversation": record, "messages": messages}, ensure_ascii=False, indent=1
@@ -355,6 +374,7 @@ async def mark_training_example(
             agent_id=agent.id,
             agent_name=agent.name,
             sender_id=sender_id,
+            masked=settings.privacy.stored_entities,
         )
     except training_data.TrainingDataError:
         logger.exception("console: the training data review file cannot be updated")

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 import rasa.core.run
 import rasa.server
+import rasa.utils.log_utils
 from aiohttp import web
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
@@ -29,6 +30,7 @@ def fixes() -> Any:
         EndpointConfig.session,
         rasa.server.requires_auth,
         rasa.core.run.configure_app,
+        rasa.utils.log_utils._anonymizer,
     )
     server.install()
     yield
@@ -37,6 +39,7 @@ def fixes() -> Any:
         EndpointConfig.session,
         rasa.server.requires_auth,
         rasa.core.run.configure_app,
+        rasa.utils.log_utils._anonymizer,
     ) = originals
 
 
@@ -152,3 +155,26 @@ def test_request_bodies_are_capped(rasa_app: Sanic) -> None:
 
     assert asyncio.run(scenario()) == 413
     assert rasa_app.config.WEBSOCKET_MAX_SIZE == MAX_CHANNEL_BODY_BYTES
+
+
+def test_rasas_structlog_lines_withhold_what_was_said_at_every_level(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    import structlog
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.DEBUG)  # as `rasa run --debug` does, after install()
+    try:
+        log = structlog.get_logger()
+        with caplog.at_level(logging.DEBUG):
+            # Rasa 3.6.21's REST channel when a reply times out; its processor at DEBUG.
+            log.error("rest.message.received.timeout", text="card 4111 1111 1111 1111")
+            log.debug("processor.extract.slots", rasa_events=[{"value": "ada@example.com"}])
+            log.debug("processor.actions.log", action_name="action_listen")
+    finally:
+        structlog.reset_defaults()
+    assert "rest.message.received.timeout" in caplog.text and server.WITHHELD in caplog.text
+    assert "action_listen" in caplog.text  # what is not conversation content stays
+    assert "4111" not in caplog.text and "ada@example.com" not in caplog.text

@@ -9,6 +9,7 @@ SUPPORTBOT_TEST_REDIS_URL (.ci/run sets it when Redis runs), two servers share i
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -262,7 +263,9 @@ def test_with_redis_a_message_reaches_the_socket_another_server_holds() -> None:
     run(scenario)
 
 
-def test_a_failing_turn_is_reported_to_the_sender() -> None:
+def test_a_failing_turn_is_reported_to_the_sender_and_logged_without_its_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def scenario() -> None:
         bot = Bot()
         bot.fail = True
@@ -270,11 +273,15 @@ def test_a_failing_turn_is_reported_to_the_sender() -> None:
             widget = Widget()
             await widget.start(url, signed(conversation_ids.new_conversation_id()))
             await asyncio.wait_for(widget.confirmed, timeout=5)
-            assert await widget.say({"message": "hello"}) == {
+            assert await widget.say({"message": "mail me at sam.k@example.org"}) == {
                 "error": "The assistant could not handle that."
             }
 
-    run(scenario)
+    with caplog.at_level(logging.DEBUG):
+        run(scenario)
+    # The bot's exception quotes the message: neither it nor a traceback is logged.
+    assert "socket.io message: the assistant failed (RuntimeError at " in caplog.text
+    assert "sam.k" not in caplog.text
 
 
 def test_other_origins_cannot_connect() -> None:

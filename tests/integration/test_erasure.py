@@ -95,6 +95,7 @@ def chatted(stack: Stack) -> Iterator[tuple[Customer, Settings | None]]:
         agent_id=1,
         agent_name="Sam",
         sender_id=first,
+        masked=stack.web_settings().privacy.stored_entities,
     )
     if not POSTGRES_URL:
         yield customer, None

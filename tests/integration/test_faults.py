@@ -252,6 +252,57 @@ def test_a_failing_crm_mid_conversation_gets_an_honest_answer(fault_stack: Stack
     assert "you're verified" in texts(fault_stack.say(sender, "ada@example.com"))
 
 
+def log_files(stack: Stack) -> list[Path]:
+    return sorted(path for path in stack.work.rglob("*.log") if path.is_file())
+
+
+def wait_for_log(path: Path, *needles: str, timeout_s: float = 120) -> str:
+    """The log once it holds every needle (the runner writes after masking, a moment later)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if all(needle in text for needle in needles) or time.monotonic() > deadline:
+            return text
+        time.sleep(0.5)
+
+
+def test_the_canary_a_failing_action_leaves_no_email_or_card_in_any_log(
+    fault_stack: Stack,
+) -> None:
+    """Issue 16's canary: an email and a (Luhn-valid) card number through a failing action,
+    with Rasa and the action server at DEBUG (the fault stack's level), and neither in any log."""
+    sender = "it-faults-canary-0001"
+    email, card = "canary.tweety@example.org", "4539 1488 0343 6467"
+    assert "describe what happened" in texts(fault_stack.say(sender, "i was charged twice"))
+
+    # The ticket's description is the customer's text: the CRM fails with it in its query.
+    with crm_table_missing(fault_stack, "tickets"):
+        reply = fault_stack.say(sender, f"charged twice on card {card}, write to {email}")
+    assert CRM_DOWN in texts(reply)
+
+    actions_log = wait_for_log(
+        fault_stack.work / "actions.log", "run 'action_open_ticket'", "CRM call failed"
+    )
+    assert "CRM call failed: OperationalError" in actions_log
+    # Rasa at DEBUG logged the turn, what was said withheld (assistant/server.py); both servers
+    # write through the redacting runner, which masks what any other line would carry.
+    rasa_log = wait_for_log(fault_stack.work / "rasa.log", f"conversation '{sender}'")
+    assert '"parse_data_text": "<withheld>"' in rasa_log
+    for server in (fault_stack.rasa, fault_stack.actions):
+        assert (
+            b"supportbot.privacy.log_redaction" in Path(f"/proc/{server.pid}/cmdline").read_bytes()
+        )
+    logs = log_files(fault_stack)
+    assert {path.name for path in logs} >= {"actions.log", "rasa.log"}
+    # The logs, and the tracker store Rasa created: every conversation, its owner's only.
+    for path in [*logs, fault_stack.tracker_db]:
+        assert path.stat().st_mode & 0o777 == 0o600, path.name
+    for path in logs:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for secret in (email, "canary.tweety", card, card.replace(" ", ""), "1488 0343"):
+            assert secret not in text, f"{secret!r} is in {path.name}"
+
+
 def test_a_form_resumes_with_its_slots_after_rasa_restarts(fault_stack: Stack) -> None:
     sender = "it-faults-restart-0001"
     assert "order number" in texts(fault_stack.say(sender, "where is my order?"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -68,6 +70,16 @@ def test_migrate_and_seed_are_idempotent(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["db", "seed", "--customers", "5"]) == 0
     assert "already there" in capsys.readouterr().out
     assert (tmp_path / "crm.db").exists()
+
+
+def test_the_files_a_command_creates_are_its_users_only(tmp_path: Path):
+    previous = os.umask(0o022)  # a usual login shell's
+    try:
+        assert main(["db", "migrate"]) == 0
+        assert os.umask(0o022) == 0o022  # the caller's umask is back
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "crm.db").stat().st_mode) == 0o600
 
 
 def test_token_names_the_customer(monkeypatch: pytest.MonkeyPatch, capsys):

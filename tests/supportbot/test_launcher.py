@@ -47,6 +47,27 @@ def test_a_process_that_dies_is_named_and_the_others_stopped(
     assert sleeper.process is not None and sleeper.process.poll() is not None
 
 
+def test_each_log_is_masked_and_its_owners_only(
+    tmp_path: Path, settings: Settings, monkeypatch, capsys
+):
+    old_log = tmp_path / "talker.log"
+    old_log.write_text("from an older version\n")
+    old_log.chmod(0o644)
+    talker = python_service(
+        tmp_path, "talker", "print('turn failed for jo@example.org, 4539 1488 0343 6467'); exit(3)"
+    )
+    monkeypatch.setattr(launcher, "services", lambda s: [talker])
+
+    assert launch(settings) == 1
+
+    # Masked by the detector, or coarsely when it was not loaded 5 s after the process ended.
+    log = old_log.read_text()
+    assert log.startswith("turn failed for <") and "from an older version" not in log
+    assert "jo@example.org" not in log and "4539" not in log
+    assert stat.S_IMODE(old_log.stat().st_mode) == 0o600
+    assert "jo@example.org" not in capsys.readouterr().err
+
+
 def test_rasa_gets_its_api_token_from_the_environment_not_the_command_line(settings: Settings):
     (rasa,) = [service for service in services(settings) if service.name == "rasa"]
 

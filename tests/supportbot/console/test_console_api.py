@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from supportbot.console import analytics
 from supportbot.console import conversations as conv
 from supportbot.console.models import AgentRole, AgentSession
-from supportbot.crm.models import utcnow
+from supportbot.crm.models import Interaction, utcnow
 from supportbot.store import crm_session
 from tests.supportbot.console.conftest import PASSWORD, add_hand_made_set, create_agent
 from tests.supportbot.web.conftest import FakeRasa, client_for, make_settings
@@ -317,6 +317,46 @@ def test_one_conversation_with_its_transcript(console: TestClient, rasa: FakeRas
         ["conv-a", "1", "2.0", "bot", "'=Let me look."],
     ]
     assert console.get("/api/console/conversations/unknown").status_code == 404
+
+
+EMAIL, CARD = "jo.customer@example.org", "4539 1488 0343 6467"  # the card is Luhn-valid
+
+
+def test_exports_mask_personal_data_in_free_text_and_messages(
+    console: TestClient, admin: TestClient, url: str, rasa: FakeRasa
+):
+    with crm_session(url) as crm:
+        crm.session.execute(
+            update(Interaction)
+            .where(Interaction.sender_id == "conv-a")
+            .values(csat_comment=f"refund to card {CARD} please")
+        )
+    note = f"customer asked to write to {EMAIL}; Jo Smith called"
+    console.put("/api/console/conversations/conv-a/review", json={"notes": note})
+    rasa.events["conv-a"] = [
+        {"event": "user", "text": f"I'm {EMAIL}, card {CARD}", "timestamp": 1.0},
+        {"event": "bot", "text": f"Thanks, I'll write to {EMAIL}.", "timestamp": 2.0},
+    ]
+
+    full = admin.get("/api/console/conversations/export", params={"format": "json"}).json()
+    (record,) = [c for c in full["conversations"] if c["sender_id"] == "conv-a"]
+    assert record["csat_comment"] == "refund to card <CREDIT_CARD> please"
+    # Names are not among the default types (SUPPORTBOT_REDACT_ENTITIES): agents need them.
+    assert record["notes"] == "customer asked to write to <EMAIL_ADDRESS>; Jo Smith called"
+    one = console.get("/api/console/conversations/conv-a/export").json()
+    assert one["conversation"]["csat_comment"] == record["csat_comment"]
+    assert [m["text"] for m in one["messages"]] == [
+        "I'm <EMAIL_ADDRESS>, card <CREDIT_CARD>",
+        "Thanks, I'll write to <EMAIL_ADDRESS>.",
+    ]
+    exports = [
+        admin.get("/api/console/conversations/export", params={"format": "csv"}).text,
+        console.get("/api/console/conversations/conv-a/export", params={"format": "csv"}).text,
+        str(full),
+        str(one),
+    ]
+    for text in exports:
+        assert EMAIL not in text and CARD not in text and "<CREDIT_CARD>" in text
 
 
 def test_rasa_down_leaves_the_crm_record(console: TestClient, rasa: FakeRasa):

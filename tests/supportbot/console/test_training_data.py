@@ -17,7 +17,7 @@ from supportbot.cli import main
 from supportbot.console import training_data as td
 from supportbot.console.conversations import InvalidInput
 from supportbot.console.transcript import CustomerMessage
-from supportbot.settings import PROJECT_ROOT, get_settings
+from supportbot.settings import PROJECT_ROOT, PrivacyRules, get_settings
 
 RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 _READ_WITH_RASA = """
@@ -52,8 +52,17 @@ def read_with_rasa(*paths: Path) -> list[list[dict[str, Any]]]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def add(path: Path, intent: str, example: str, agent: str = "Sam", sender: str = "conv-1") -> Any:
-    return td.add_example(path, intent, example, agent_id=7, agent_name=agent, sender_id=sender)
+def add(
+    path: Path,
+    intent: str,
+    example: str,
+    agent: str = "Sam",
+    sender: str = "conv-1",
+    masked: tuple[str, ...] = PrivacyRules().stored_entities,
+) -> Any:
+    return td.add_example(
+        path, intent, example, agent_id=7, agent_name=agent, sender_id=sender, masked=masked
+    )
 
 
 def test_rasa_reads_the_review_file_as_written(tmp_path: Path):
@@ -124,7 +133,8 @@ def test_duplicates_are_found_whatever_the_case_and_spacing(tmp_path: Path):
 
 def _add_many(path: str, worker: int) -> None:
     for n in range(5):
-        add(Path(path), "track_order", f"worker {worker} message {n}", sender=f"conv-{worker}")
+        # Nothing to mask: each process would load the detector for nothing.
+        add(Path(path), "track_order", f"worker {worker} message {n}", f"conv-{worker}", masked=())
 
 
 def test_concurrent_processes_lose_nothing(tmp_path: Path):
@@ -155,6 +165,20 @@ def test_a_failed_write_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.
         add(review, "track_order", "second example")
     assert review.read_text(encoding="utf-8") == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nlu_review.yml", "nlu_review.yml.lock"]
+
+
+def test_the_review_file_is_private_and_its_examples_masked(tmp_path: Path):
+    review = tmp_path / "review" / "nlu_review.yml"
+    review.parent.mkdir()
+    review.write_text('version: "3.1"\nnlu: []\n')
+    review.chmod(0o644)  # as older versions wrote it
+    add(review, "get_refund", "refund to 4539 1488 0343 6467, mail jo@example.org, Jo Smith")
+    assert [b.examples for b in td.read_blocks(review)] == [
+        ["refund to <CREDIT_CARD>, mail <EMAIL_ADDRESS>, Jo Smith"]
+    ]
+    assert "4539" not in review.read_text() and "jo@example.org" not in review.read_text()
+    assert review.stat().st_mode & 0o777 == 0o600
+    assert review.with_name("nlu_review.yml.lock").stat().st_mode & 0o777 == 0o600
 
 
 def test_a_review_file_with_other_content_is_not_rewritten(tmp_path: Path):
@@ -234,6 +258,32 @@ def test_merge_moves_new_examples_and_keeps_conflicts(
         {"start": 8, "end": 14, "value": "broken", "entity": "damage"}
     ]
     assert orders and [e["text"] for e in review_examples] == ["cancel it"]
+
+
+def test_a_masked_example_stays_in_the_review_file_until_a_person_fills_it_in(
+    nlu_dir: Path, capsys: pytest.CaptureFixture[str]
+):
+    review = get_settings().review_file
+    add(review, "verify_identity", "it's jo@example.org")
+    add(review, "greet", "hi there")
+    into = nlu_dir / "reviewed.yml"
+
+    assert main(["training-data", "merge", "--into", str(into)]) == 0
+    out = capsys.readouterr().out
+    assert "Merged 1 reviewed examples" in out
+    assert '"it\'s <EMAIL_ADDRESS>" (verify_identity) has personal data masked' in out
+    assert [(b.intent, b.examples) for b in td.read_blocks(into)] == [("greet", ["hi there"])]
+    assert "<EMAIL_ADDRESS>" not in into.read_text()
+    assert [b.examples for b in td.read_blocks(review)] == [["it's <EMAIL_ADDRESS>"]]
+    # Training data is the project's own, readable as the rest of data/nlu.
+    assert into.stat().st_mode & 0o777 == 0o644 and review.stat().st_mode & 0o777 == 0o600
+
+    # A reviewer writes in a made-up address: now it merges.
+    review.write_text(review.read_text().replace("<EMAIL_ADDRESS>", "sam@example.com"))
+    assert main(["training-data", "merge", "--into", str(into)]) == 0
+    assert ("verify_identity", ["it's sam@example.com"]) in [
+        (b.intent, b.examples) for b in td.read_blocks(into)
+    ]
 
 
 def test_merge_of_an_empty_review_empties_nothing(nlu_dir: Path, capsys):

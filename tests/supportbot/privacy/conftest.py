@@ -143,6 +143,7 @@ def seed_wanda(settings: Settings) -> int:
             agent_id=1,
             agent_name="Sam",
             sender_id=sender,
+            masked=settings.privacy.stored_entities,
         )
     return customer_id
 

@@ -614,8 +614,8 @@ def read(path: Path = DATASET) -> list[Message]:
     return messages
 
 
-def counts(messages: Sequence[Message]) -> Iterator[str]:
-    for split in SPLITS:
+def counts(messages: Sequence[Message], splits: Sequence[str] = SPLITS) -> Iterator[str]:
+    for split in splits:
         part = [m for m in messages if m.split == split]
         per_type: dict[str, int] = {}
         for message in part:

@@ -32,7 +32,9 @@ from common.stored_pii import PATTERN_TYPES, REDACT_ENTITIES_VARIABLE, could_hol
 logger = logging.getLogger(__name__)
 
 PLACEHOLDER = "<UNREDACTED_TEXT_WITHHELD>"
-TIMEOUT_SECONDS = 1.0
+# The call itself takes about a millisecond; this is for a busy action server (its queue), as
+# long as Rasa gives an action (SUPPORTBOT_ACTION_TIMEOUT's default).
+TIMEOUT_SECONDS = 3.0
 REDACT_PATH = "/privacy/redact"
 # Metadata a customer message may carry that would let whoever reads the table act as the
 # customer (a signed token is valid for its whole lifetime).

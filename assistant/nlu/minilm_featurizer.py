@@ -11,8 +11,10 @@ a model archive runs without the project's `var/` folder.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,15 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from assistant.environment import encoder_dir
 from common.encoder import FILES, Encoding, SentenceEncoder, token_vectors
+
+# Customer messages whose encodings are kept, by digest (about 0.2 MB each at 384 dimensions
+# for a 10-token message).
+RECENT_MESSAGES = 512
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +86,12 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         self._resource = resource
         self._encoder = encoder
         self._encoder_dir = encoder_dir
-        # Training texts repeat across training runs of one process. Customers' messages are
-        # never kept: a conversation erased from the tracker store must not live on in memory.
+        # Training texts repeat across training runs of one process.
         self._cache: dict[str, Encoding] = {}
+        # Customers' messages repeat too ("hi", "yes", a button's text), but their text is never
+        # kept (an erased conversation must not live on in memory): the recent encodings by a
+        # digest of the text, a bounded number.
+        self._recent: OrderedDict[bytes, Encoding] = OrderedDict()
 
     @classmethod
     def create(
@@ -117,20 +131,33 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         self._featurize(training_data.training_examples, keep=True)
         return training_data
 
+    def _remember(self, encodings: dict[str, Encoding]) -> None:
+        for text, encoding in encodings.items():
+            self._recent[_digest(text)] = encoding
+        while len(self._recent) > RECENT_MESSAGES:
+            self._recent.popitem(last=False)
+
     def process(self, messages: list[Message]) -> list[Message]:
         return self._featurize(messages, keep=False)
 
     def _featurize(self, messages: list[Message], *, keep: bool) -> list[Message]:
         """Add the features; `keep` the encodings of new texts for later (training data only)."""
         with_text = [m for m in messages if m.get(TEXT) and m.get(TOKENS_NAMES[TEXT])]
-        new_texts = sorted({m.get(TEXT) for m in with_text} - self._cache.keys())
         encodings: dict[str, Encoding] = {}
+        for text in {m.get(TEXT) for m in with_text} - self._cache.keys():
+            recent = None if keep else self._recent.get(_digest(text))
+            if recent is not None:
+                encodings[text] = recent
+        new_texts = sorted({m.get(TEXT) for m in with_text} - self._cache.keys() - encodings.keys())
         if new_texts:
             if len(new_texts) > 100:
                 logger.info("Encoding %d texts with MiniLM...", len(new_texts))
-            encodings = dict(zip(new_texts, self._encoder.encode(new_texts), strict=True))
+            fresh = dict(zip(new_texts, self._encoder.encode(new_texts), strict=True))
+            encodings.update(fresh)
             if keep:
-                self._cache.update(encodings)
+                self._cache.update(fresh)
+            else:
+                self._remember(fresh)
         for message in with_text:
             text = message.get(TEXT)
             encoding = encodings[text] if text in encodings else self._cache[text]

@@ -62,6 +62,15 @@ def test_missing_messages_are_counted_in_order():
     assert _missing(["hi", "bye"], ["bye", "hi"]) == 1
 
 
+def test_masked_messages_count_as_stored_and_withheld_ones_as_lost():
+    sent = ["it's ada@example.com", "call 0123 456789 or ada@example.com", "order 100001"]
+    masked = ["it's <EMAIL_ADDRESS>", "call <PHONE_NUMBER> or <EMAIL_ADDRESS>", "order 100001"]
+    assert _missing(sent, masked) == 0
+    assert _missing(sent, [masked[0], "<UNREDACTED_TEXT_WITHHELD>", masked[2]]) == 1
+    # A placeholder stands for some text, not for a different message.
+    assert _missing(["it's grace@example.com"], ["its <EMAIL_ADDRESS>"]) == 1
+
+
 def test_long_conversation_growth_compares_early_and_late_turns():
     turns = [Turn("s", i, "m", 100.0 if i < 50 else 300.0, 1, None) for i in range(100)]
     early, late, growth = long_growth(Load(1, turns, 10.0))

@@ -40,7 +40,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, column, delete, inspect, or_, select, table, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    column,
+    delete,
+    inspect,
+    make_url,
+    or_,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from common.keyed_hashes import keyed_hash
@@ -152,19 +163,19 @@ def erase_customer(
 
     Raises:
         UnknownCustomer: no customer has this id.
-        ErasureError: the tracker store cannot be reached or is not SQL.
+        ErasureError: the tracker store cannot be reached, is not SQL, or is not Rasa's.
     """
     reason = " ".join(reason.split())[:MAX_REASON_LENGTH]
     if not reason:
         raise ValueError("an erasure needs a reason")
     email_key = settings.require("audit_secret")
-    tracker = _tracker_engine(settings)
     with crm_session(settings.database_url) as crm:
         customer = crm.customers.get(customer_id)
         if customer is None:
             raise UnknownCustomer(f"no customer has id {customer_id}")
         email = customer.email
         senders = conversations_of(crm.session, customer_id)
+    tracker = _tracker_engine(settings, senders)
     _append_to_log(
         settings.privacy.erasure_log,
         {
@@ -204,7 +215,7 @@ def erase_conversations(
     senders = sorted(set(sender_ids))
     if not senders:
         return 0
-    tracker = _tracker_engine(settings)
+    tracker = _tracker_engine(settings, senders)
     _append_to_log(
         settings.privacy.erasure_log,
         {"customer": None, "conversations": senders, "actor": actor, "reason": reason},
@@ -225,7 +236,6 @@ def reapply_erasures(settings: Settings) -> int:
     if not entries:
         return 0
     email_key = settings.require("audit_secret") if any(e.get("customer") for e in entries) else ""
-    tracker = _tracker_engine(settings)
     senders: set[str] = set()
     customers: list[int] = []
     emails: list[str] = []
@@ -247,6 +257,7 @@ def reapply_erasures(settings: Settings) -> int:
             emails.append(customer.email)
             # Conversations the restored backup bound to them that the log may not list.
             senders.update(conversations_of(crm.session, customer_id))
+    tracker = _tracker_engine(settings, sorted(senders))
     deleted: dict[str, int] = {}
     anonymised: dict[str, int] = {}
     _erase_outside_crm(tracker, settings.review_file, sorted(senders), emails, deleted, anonymised)
@@ -338,24 +349,40 @@ def _erase_outside_crm(
     deleted["review-file examples"] = drop_conversations(review_file, senders)
 
 
-def _tracker_engine(settings: Settings) -> Engine | None:
-    """The tracker store's engine, or None when it has no events table yet (nothing to erase)."""
+def _tracker_engine(settings: Settings, senders: Sequence[str]) -> Engine | None:
+    """The tracker store's engine, or None when it has no events table yet (nothing to erase).
+
+    Raises:
+        ErasureError: it cannot be reached; or it has no events table while the CRM has
+            conversations to erase. That is another store than Rasa's (a process not given
+            Rasa's TRACKER_* variables reads the SQLite default): erasing would miss every
+            transcript and report 0 deleted, so nothing is erased.
+    """
     url = settings.tracker_store_url
     if url is None:
         raise ErasureError(
             "the tracker store is neither SQLite nor PostgreSQL (TRACKER_DIALECT): its "
             "conversations cannot be erased from here"
         )
-    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
-        return None
-    engine = get_engine(url)
-    try:
-        has_events = inspect(engine).has_table("events")
-    except Exception as error:
+    engine = None
+    if not url.startswith("sqlite") or Path(url.split("///", 1)[-1]).exists():
+        engine = get_engine(url)
+        try:
+            has_events = inspect(engine).has_table("events")
+        except Exception as error:
+            raise ErasureError(
+                f"the tracker store cannot be reached ({type(error).__name__})"
+            ) from None
+        engine = engine if has_events else None
+    if engine is None and senders:
+        shown = make_url(url).render_as_string(hide_password=True)
         raise ErasureError(
-            f"the tracker store cannot be reached ({type(error).__name__})"
-        ) from None
-    return engine if has_events else None
+            f"the tracker store {shown} holds no conversations, but the CRM has "
+            f"{len(senders)} to erase: give this process Rasa's tracker store settings "
+            "(TRACKER_DIALECT, TRACKER_DB, TRACKER_HOST, TRACKER_USER, TRACKER_PASSWORD); "
+            "nothing was erased"
+        )
+    return engine
 
 
 _EVENTS = table("events", column("id"), column("sender_id"), column("data"))

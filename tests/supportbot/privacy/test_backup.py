@@ -219,6 +219,14 @@ def test_the_command_line_asks_before_it_replaces_anything(
     assert main(["db", "restore", str(archive)]) == 1
     assert "after-the-backup" in stores.tracker_senders()
 
+    def no_terminal(prompt: str) -> str:
+        raise EOFError
+
+    # Run from a script with nothing on stdin: not confirmed, rather than a traceback.
+    monkeypatch.setattr("builtins.input", no_terminal)
+    assert main(["db", "restore", str(archive)]) == 1
+    assert "after-the-backup" in stores.tracker_senders()
+
     assert main(["db", "restore", str(archive), "--yes"]) == 0
     out = capsys.readouterr().out
     assert "Nothing was changed" in out

@@ -65,6 +65,7 @@ from supportbot.console.models import (
 from supportbot.console.training_data import drop_conversations
 from supportbot.crm.db import get_engine
 from supportbot.crm.models import (
+    ERASED_EMAIL_DOMAIN,
     Customer,
     CustomerProfile,
     Decision,
@@ -461,8 +462,7 @@ def _is_erased(customer: Customer) -> bool:
 
 
 def _erased_email(customer_id: int) -> str:
-    # Unique (the column is) and in a domain that can never receive mail (RFC 2606).
-    return f"erased-{customer_id}@erased.invalid"
+    return f"erased-{customer_id}@{ERASED_EMAIL_DOMAIN}"
 
 
 def _anonymise_customer(

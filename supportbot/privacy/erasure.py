@@ -293,6 +293,39 @@ def conversations_of(session: Session, customer_id: int) -> list[str]:
     return sorted(found)
 
 
+def unfinished(session: Session, senders: Iterable[str]) -> set[str]:
+    """Which of these logged conversations the CRM still holds a link to a person or free text
+    of: an erasure whose log line and tracker step were done but whose CRM transaction was not
+    (a failure, a stop). Retention erases them again instead of taking the log's word."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(senders))):
+        queries = [
+            select(Interaction.sender_id).where(
+                Interaction.sender_id.in_(chunk),
+                or_(
+                    Interaction.customer_id.is_not(None),
+                    Interaction.verified_via.is_not(None),
+                    Interaction.csat_comment.is_not(None),
+                ),
+            ),
+            select(Ticket.sender_id).where(
+                Ticket.sender_id.in_(chunk),
+                or_(Ticket.subject != ERASED_SUBJECT, Ticket.description != ""),
+            ),
+            select(ConversationReview.sender_id).where(
+                ConversationReview.sender_id.in_(chunk), ConversationReview.notes != ""
+            ),
+            select(HandoffRequest.sender_id).where(
+                HandoffRequest.sender_id.in_(chunk), HandoffRequest.reason != ""
+            ),
+            select(ConversationTag.sender_id).where(ConversationTag.sender_id.in_(chunk)),
+            select(Decision.sender_id).where(Decision.sender_id.in_(chunk)),
+        ]
+        for query in queries:
+            found.update(sender for sender in session.scalars(query) if sender)
+    return found
+
+
 # --- the erasure log -------------------------------------------------------------------------
 
 
@@ -542,4 +575,5 @@ __all__ = [
     "erase_customer",
     "read_erasure_log",
     "reapply_erasures",
+    "unfinished",
 ]

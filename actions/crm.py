@@ -83,10 +83,13 @@ def verified_customer(crm: CRM, sender_id: str, token_customer: int | None) -> i
     if token_customer is not None:
         if token_bound == token_customer:
             return token_customer
-        if crm.customers.get(token_customer) is not None:
+        customer = crm.customers.get(token_customer)
+        # An erased customer stays erased: a token signed before their erasure (or the shop's
+        # account that outlived it) must not bind new conversations to the anonymous row.
+        if customer is not None and not customer.erased:
             crm.interactions.bind_customer(sender_id, token_customer, method="token")
             return token_customer
-        logger.warning("A signed token names a customer that does not exist")
+        logger.warning("A signed token names a customer that does not exist or was erased")
     if token_bound is not None:
         crm.interactions.unbind(sender_id)
         return None

@@ -18,7 +18,7 @@ from supportbot.rasa_client import RasaRequestError, RasaUnavailable
 from supportbot.settings import PROJECT_ROOT, SECRET_VARIABLES, SettingsError, get_settings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
 
     from supportbot.console.audit import Source
     from supportbot.console.auth import Agents, CurrentAgent
@@ -90,7 +90,7 @@ def _db_restore(args: argparse.Namespace) -> int:
     if not args.yes:
         targets = "; ".join(f"{store.label}: {store.shown_url}" for store in stores(settings))
         print(f"This replaces {targets} with the backup of {manifest['created_at']}.")
-        if input("Type yes to go on: ").strip().lower() != "yes":
+        if not _confirmed("Type yes to go on: ", accepted={"yes"}):
             print("Nothing was changed")
             return 1
     restored = restore(settings, args.archive)
@@ -446,9 +446,9 @@ def _customer_erase(args: argparse.Namespace) -> int:
     return 0
 
 
-def _confirmed(prompt: str) -> bool:
+def _confirmed(prompt: str, accepted: Collection[str] = ("y", "yes")) -> bool:
     try:
-        return input(prompt).strip().lower() in {"y", "yes"}
+        return input(prompt).strip().lower() in accepted
     except EOFError:  # no terminal to ask: not confirmed
         return False
 

@@ -97,6 +97,11 @@ class TicketStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+# An erased customer's email is `erased-<id>@` this domain (supportbot.privacy.erasure): unique,
+# as the column must be, and in a domain that can never receive mail (RFC 2606).
+ERASED_EMAIL_DOMAIN = "erased.invalid"
+
+
 class Customer(Base):
     __tablename__ = "customers"
 
@@ -109,6 +114,12 @@ class Customer(Base):
 
     orders: Mapped[list[Order]] = relationship(back_populates="customer")
     tickets: Mapped[list[Ticket]] = relationship(back_populates="customer")
+
+    @property
+    def erased(self) -> bool:
+        """Erased on request: an anonymous owner of kept records, whom no one can verify as
+        (its email is predictable)."""
+        return self.email.endswith("@" + ERASED_EMAIL_DOMAIN)
 
 
 class Order(Base):

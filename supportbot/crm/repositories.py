@@ -88,9 +88,10 @@ class Orders:
         return order if order is not None and order.customer_id == customer_id else None
 
     def verify_owner(self, order_number: int | str, email: str) -> Customer | None:
-        """The order's customer, if `email` is the email on that order."""
+        """The order's customer, if `email` is the email on that order (never an erased
+        customer: their email is predictable)."""
         order = self._by_number(order_number)
-        if order is None or order.customer.email != canonical_email(email):
+        if order is None or order.customer.erased or order.customer.email != canonical_email(email):
             return None
         return order.customer
 

@@ -38,7 +38,7 @@ from sqlalchemy import create_engine, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from supportbot.crm.models import utcnow
-from supportbot.privacy.erasure import reapply_erasures
+from supportbot.privacy.erasure import read_erasure_log, reapply_erasures
 from supportbot.settings import Settings
 from supportbot.store import MIGRATIONS, migrate
 
@@ -382,6 +382,7 @@ def restore(settings: Settings, archive: Path, *, progress: Progress = print) ->
             "so nothing writes to the databases while they are replaced"
         )
     targets = {store.name: store for store in stores(settings)}
+    _check_erasures_reapply(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".restore-", dir=settings.data_dir) as staging:
         manifest = _verified_copy(archive, Path(staging), progress)
@@ -399,6 +400,19 @@ def restore(settings: Settings, archive: Path, *, progress: Progress = print) ->
     reapplied = reapply_erasures(settings)
     progress(f"Erasure log applied again: {reapplied} erasures")
     return Restored(manifest, counts(settings), reapplied, previous)
+
+
+def _check_erasures_reapply(settings: Settings) -> None:
+    """Refuse before anything is replaced when the erasure log could not be applied again:
+    the restore would bring the erased customers back and only then fail."""
+    log = settings.privacy.erasure_log
+    if settings.audit_secret or not any(e.get("customer") for e in read_erasure_log(log)):
+        return
+    raise BackupError(
+        f"the erasure log {log} names erased customers by a keyed hash of their email under "
+        "SUPPORTBOT_AUDIT_SECRET, which is not set: set it (as when they were erased) so that "
+        "they are erased again after the restore; nothing was changed"
+    )
 
 
 def _back_up_current(settings: Settings, progress: Progress) -> Path | None:

@@ -40,7 +40,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, column, delete, inspect, or_, select, table, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    column,
+    delete,
+    inspect,
+    make_url,
+    or_,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from common.keyed_hashes import keyed_hash
@@ -54,6 +65,7 @@ from supportbot.console.models import (
 from supportbot.console.training_data import drop_conversations
 from supportbot.crm.db import get_engine
 from supportbot.crm.models import (
+    ERASED_EMAIL_DOMAIN,
     Customer,
     CustomerProfile,
     Decision,
@@ -152,19 +164,19 @@ def erase_customer(
 
     Raises:
         UnknownCustomer: no customer has this id.
-        ErasureError: the tracker store cannot be reached or is not SQL.
+        ErasureError: the tracker store cannot be reached, is not SQL, or is not Rasa's.
     """
     reason = " ".join(reason.split())[:MAX_REASON_LENGTH]
     if not reason:
         raise ValueError("an erasure needs a reason")
     email_key = settings.require("audit_secret")
-    tracker = _tracker_engine(settings)
     with crm_session(settings.database_url) as crm:
         customer = crm.customers.get(customer_id)
         if customer is None:
             raise UnknownCustomer(f"no customer has id {customer_id}")
         email = customer.email
         senders = conversations_of(crm.session, customer_id)
+    tracker = _tracker_engine(settings, senders)
     _append_to_log(
         settings.privacy.erasure_log,
         {
@@ -204,7 +216,7 @@ def erase_conversations(
     senders = sorted(set(sender_ids))
     if not senders:
         return 0
-    tracker = _tracker_engine(settings)
+    tracker = _tracker_engine(settings, senders)
     _append_to_log(
         settings.privacy.erasure_log,
         {"customer": None, "conversations": senders, "actor": actor, "reason": reason},
@@ -225,7 +237,6 @@ def reapply_erasures(settings: Settings) -> int:
     if not entries:
         return 0
     email_key = settings.require("audit_secret") if any(e.get("customer") for e in entries) else ""
-    tracker = _tracker_engine(settings)
     senders: set[str] = set()
     customers: list[int] = []
     emails: list[str] = []
@@ -247,6 +258,7 @@ def reapply_erasures(settings: Settings) -> int:
             emails.append(customer.email)
             # Conversations the restored backup bound to them that the log may not list.
             senders.update(conversations_of(crm.session, customer_id))
+    tracker = _tracker_engine(settings, sorted(senders))
     deleted: dict[str, int] = {}
     anonymised: dict[str, int] = {}
     _erase_outside_crm(tracker, settings.review_file, sorted(senders), emails, deleted, anonymised)
@@ -279,6 +291,39 @@ def conversations_of(session: Session, customer_id: int) -> list[str]:
     for query in queries:
         found.update(sender for sender in session.scalars(query) if sender)
     return sorted(found)
+
+
+def unfinished(session: Session, senders: Iterable[str]) -> set[str]:
+    """Which of these logged conversations the CRM still holds a link to a person or free text
+    of: an erasure whose log line and tracker step were done but whose CRM transaction was not
+    (a failure, a stop). Retention erases them again instead of taking the log's word."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(senders))):
+        queries = [
+            select(Interaction.sender_id).where(
+                Interaction.sender_id.in_(chunk),
+                or_(
+                    Interaction.customer_id.is_not(None),
+                    Interaction.verified_via.is_not(None),
+                    Interaction.csat_comment.is_not(None),
+                ),
+            ),
+            select(Ticket.sender_id).where(
+                Ticket.sender_id.in_(chunk),
+                or_(Ticket.subject != ERASED_SUBJECT, Ticket.description != ""),
+            ),
+            select(ConversationReview.sender_id).where(
+                ConversationReview.sender_id.in_(chunk), ConversationReview.notes != ""
+            ),
+            select(HandoffRequest.sender_id).where(
+                HandoffRequest.sender_id.in_(chunk), HandoffRequest.reason != ""
+            ),
+            select(ConversationTag.sender_id).where(ConversationTag.sender_id.in_(chunk)),
+            select(Decision.sender_id).where(Decision.sender_id.in_(chunk)),
+        ]
+        for query in queries:
+            found.update(sender for sender in session.scalars(query) if sender)
+    return found
 
 
 # --- the erasure log -------------------------------------------------------------------------
@@ -338,24 +383,40 @@ def _erase_outside_crm(
     deleted["review-file examples"] = drop_conversations(review_file, senders)
 
 
-def _tracker_engine(settings: Settings) -> Engine | None:
-    """The tracker store's engine, or None when it has no events table yet (nothing to erase)."""
+def _tracker_engine(settings: Settings, senders: Sequence[str]) -> Engine | None:
+    """The tracker store's engine, or None when it has no events table yet (nothing to erase).
+
+    Raises:
+        ErasureError: it cannot be reached; or it has no events table while the CRM has
+            conversations to erase. That is another store than Rasa's (a process not given
+            Rasa's TRACKER_* variables reads the SQLite default): erasing would miss every
+            transcript and report 0 deleted, so nothing is erased.
+    """
     url = settings.tracker_store_url
     if url is None:
         raise ErasureError(
             "the tracker store is neither SQLite nor PostgreSQL (TRACKER_DIALECT): its "
             "conversations cannot be erased from here"
         )
-    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
-        return None
-    engine = get_engine(url)
-    try:
-        has_events = inspect(engine).has_table("events")
-    except Exception as error:
+    engine = None
+    if not url.startswith("sqlite") or Path(url.split("///", 1)[-1]).exists():
+        engine = get_engine(url)
+        try:
+            has_events = inspect(engine).has_table("events")
+        except Exception as error:
+            raise ErasureError(
+                f"the tracker store cannot be reached ({type(error).__name__})"
+            ) from None
+        engine = engine if has_events else None
+    if engine is None and senders:
+        shown = make_url(url).render_as_string(hide_password=True)
         raise ErasureError(
-            f"the tracker store cannot be reached ({type(error).__name__})"
-        ) from None
-    return engine if has_events else None
+            f"the tracker store {shown} holds no conversations, but the CRM has "
+            f"{len(senders)} to erase: give this process Rasa's tracker store settings "
+            "(TRACKER_DIALECT, TRACKER_DB, TRACKER_HOST, TRACKER_USER, TRACKER_PASSWORD); "
+            "nothing was erased"
+        )
+    return engine
 
 
 _EVENTS = table("events", column("id"), column("sender_id"), column("data"))
@@ -434,8 +495,7 @@ def _is_erased(customer: Customer) -> bool:
 
 
 def _erased_email(customer_id: int) -> str:
-    # Unique (the column is) and in a domain that can never receive mail (RFC 2606).
-    return f"erased-{customer_id}@erased.invalid"
+    return f"erased-{customer_id}@{ERASED_EMAIL_DOMAIN}"
 
 
 def _anonymise_customer(
@@ -515,4 +575,5 @@ __all__ = [
     "erase_customer",
     "read_erasure_log",
     "reapply_erasures",
+    "unfinished",
 ]

@@ -71,13 +71,19 @@ DRAIN_TIMEOUT_S = 30.0
 COARSE_MASK = "<REDACTED>"
 NOTE_PREFIX = "[log redaction]"
 
+# An IPv4 address's part as servers print it: 0-255, no leading zero. Phone numbers written in
+# dotted groups ("030.123.456.78": a trunk 0, a group over 255) are not addresses.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_IPV4 = rf"\b{_OCTET}(?:\.{_OCTET}){{3}}\b(?![.0-9])"
 # A superset of what the detector finds for LOG_ENTITIES: anything with an @ in it (emails), an
 # IBAN's shape, and six digits or more with separators between them (phones, cards, IBANs); but
 # not the timestamp a log line starts with (2026-12-03 19:28:09,370) nor an IPv4 address (where
 # a server listens), whatever their digits.
 _COARSE = re.compile(
     r"""(?P<keep>[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?
-                | \b[0-9]{1,3}(?:\.[0-9]{1,3}){3}\b(?![.0-9]))
+                | """
+    + _IPV4
+    + r""")
       | [^\s"'<>()\[\]{},;]*@[^\s"'<>()\[\]{},;]*
       | \b[A-Za-z]{2}[0-9]{2}(?:[ ]?[A-Za-z0-9]){11,30}\b
       | \+?[0-9](?:[\s\-./()]{0,3}[0-9]){5,}""",

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from supportbot.console.audit import AuditTrail
 from supportbot.console.models import AuditEntry, ConversationTag
 from supportbot.crm.models import Interaction, utc_iso, utcnow
-from supportbot.privacy.erasure import erase_conversations, read_erasure_log
+from supportbot.privacy.erasure import erase_conversations, read_erasure_log, unfinished
 from supportbot.settings import Settings
 from supportbot.store import crm_session
 
@@ -133,6 +133,11 @@ def _expired_conversations(
     settings: Settings, cutoff: datetime
 ) -> tuple[list[str], list[str], int]:
     """(to erase, kept for their tag, how many are recent), sender ids in a stable order."""
+    logged = {
+        sender
+        for entry in read_erasure_log(settings.privacy.erasure_log)
+        for sender in entry.get("conversations") or ()
+    }
     with crm_session(settings.database_url) as crm:
         crm_old, crm_recent = _crm_activity(crm.session, cutoff)
         flagged = set(
@@ -140,16 +145,14 @@ def _expired_conversations(
                 select(ConversationTag.sender_id).where(ConversationTag.tag == KEEP_TAG)
             )
         )
+        # An erased conversation keeps its anonymised interaction (the figures): with nothing
+        # of the person left it has nothing more to erase, and erasing it again every run would
+        # only grow the erasure log. One whose CRM step never committed, or with tracker events
+        # (new ones, or a restore brought them back), is erased.
+        logged_old = crm_old & logged
+        erased = logged_old - unfinished(crm.session, logged_old)
     tracker_old, tracker_recent = _tracker_activity(settings.tracker_store_url, cutoff)
     recent = crm_recent | tracker_recent
-    # An erased conversation keeps its anonymised interaction (the figures): with no tracker
-    # events left it has nothing more to erase, and erasing it again every run would only grow
-    # the erasure log. One with events (new ones, or a restore brought them back) is erased.
-    erased = {
-        sender
-        for entry in read_erasure_log(settings.privacy.erasure_log)
-        for sender in entry.get("conversations") or ()
-    }
     expired = ((crm_old - erased) | tracker_old) - recent
     return sorted(expired - flagged), sorted(expired & flagged), len(recent)
 

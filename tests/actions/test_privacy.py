@@ -11,7 +11,9 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine, text
 
+from actions.crm import verified_customer
 from actions.privacy import ActionErasePersonalData, ValidateEraseDataForm
+from supportbot.privacy.erasure import erase_customer
 from supportbot.settings import get_settings
 from supportbot.store import crm_session
 from tests.actions.conftest import customer_id, get_tracker, slot_events, texts
@@ -206,3 +208,16 @@ async def test_a_verified_customer_is_only_asked_to_confirm(crm_url, domain):
         ["erase_confirmed"], CollectingDispatcher(), get_tracker(active_loop=FORM), domain
     )
     assert required == ["erase_confirmed"]
+
+
+def test_no_one_can_verify_as_an_erased_customer(crm_url, tracker_store):
+    """Their email is predictable (erased-<id>@erased.invalid) and the shop may still sign
+    tokens for their id: neither binds a new conversation to the anonymous row."""
+    ada = bind_ada(crm_url)
+    erase_customer(get_settings(), ada, actor="cli", reason="asked by letter")
+
+    with crm_session(crm_url) as crm:
+        erased_email = email_of(crm_url, ada)
+        assert crm.orders.verify_owner("100001", erased_email) is None
+        assert verified_customer(crm, "conversation-2", token_customer=ada) is None
+        assert crm.interactions.verified_customer_id("conversation-2") is None

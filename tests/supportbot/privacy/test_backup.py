@@ -8,6 +8,7 @@ import json
 import stat
 import tarfile
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,6 +31,16 @@ def converse(stores: Stores) -> None:
     stores.add_conversation("ada-1", utcnow() - timedelta(days=3), SAID, email="ada@example.com")
     stores.add_conversation("ada-2", utcnow(), "thanks, it came", email="ada@example.com")
     stores.add_conversation("grace-1", utcnow(), "where is INV-500002", email="grace@example.com")
+
+
+def erase_ada(stores: Stores) -> int:
+    """Ada erased on her request; her customer id."""
+    with crm_session(stores.crm_url) as crm:
+        ada = crm.customers.find_by_email("ada@example.com")
+        assert ada is not None
+        ada_id = ada.id
+    erase_customer(stores.settings, ada_id, actor="cli", reason="asked by email")
+    return ada_id
 
 
 @pytest.fixture
@@ -134,11 +145,7 @@ def test_a_foreign_or_truncated_archive_is_refused(stores: Stores, tmp_path: Pat
 def test_an_erasure_after_the_backup_survives_its_restore(stores: Stores, tmp_path: Path):
     converse(stores)
     archive = back_up(stores.settings, tmp_path / "backup.tar.gz", progress=lambda _: None)
-    with crm_session(stores.crm_url) as crm:
-        ada = crm.customers.find_by_email("ada@example.com")
-        assert ada is not None
-        ada_id = ada.id
-    erase_customer(stores.settings, ada_id, actor="cli", reason="asked by email")
+    ada_id = erase_ada(stores)
     erase_conversations(stores.settings, ["grace-1"], reason="retention")
 
     restored = restore(stores.settings, archive, progress=lambda _: None)
@@ -152,6 +159,23 @@ def test_an_erasure_after_the_backup_survives_its_restore(stores: Stores, tmp_pa
     assert restored.previous is not None
     assert stat.S_IMODE(restored.previous.stat().st_mode) == 0o600
     assert read_manifest(restored.previous)["counts"]["tracker_conversations"] == 0
+
+
+def test_a_restore_that_could_not_erase_again_is_refused_before_anything_changes(
+    stores: Stores, tmp_path: Path
+):
+    """Without the audit secret the erasure log's customers cannot be recognised: restoring
+    first and failing after would leave them restored, unerased."""
+    converse(stores)
+    archive = back_up(stores.settings, tmp_path / "backup.tar.gz", progress=lambda _: None)
+    erase_ada(stores)
+    without_secret = replace(stores.settings, audit_secret=None)
+
+    with pytest.raises(BackupError, match=r"SUPPORTBOT_AUDIT_SECRET.*nothing was changed"):
+        restore(without_secret, archive, progress=lambda _: None)
+
+    assert "ada@example.com" not in stores.customer_emails()
+    assert stores.tracker_senders() == {"grace-1"}
 
 
 def test_a_backup_made_by_a_newer_schema_is_refused(stores: Stores, tmp_path: Path):
@@ -216,6 +240,14 @@ def test_the_command_line_asks_before_it_replaces_anything(
     stores.add_conversation("after-the-backup", utcnow(), "a later question")
 
     monkeypatch.setattr("builtins.input", lambda prompt: "no")
+    assert main(["db", "restore", str(archive)]) == 1
+    assert "after-the-backup" in stores.tracker_senders()
+
+    def no_terminal(prompt: str) -> str:
+        raise EOFError
+
+    # Run from a script with nothing on stdin: not confirmed, rather than a traceback.
+    monkeypatch.setattr("builtins.input", no_terminal)
     assert main(["db", "restore", str(archive)]) == 1
     assert "after-the-backup" in stores.tracker_senders()
 

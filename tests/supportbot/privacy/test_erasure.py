@@ -18,6 +18,7 @@ from supportbot.console.training_data import read_blocks
 from supportbot.crm.models import Customer, CustomerProfile, Interaction, Invoice
 from supportbot.privacy.erasure import (
     ERASED_NAME,
+    ErasureError,
     UnknownCustomer,
     erase_conversations,
     erase_customer,
@@ -105,6 +106,33 @@ def test_an_unknown_customer_is_refused_before_anything_is_logged(settings: Sett
     with pytest.raises(UnknownCustomer):
         erase_customer(settings, 987654, actor="cli", reason="asked")
     assert not settings.privacy.erasure_log.exists()
+
+
+def test_a_tracker_store_without_the_conversations_is_refused_before_anything_is_erased(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A process not given Rasa's TRACKER_* variables reads the SQLite default, where no
+    conversation is: erasing there would delete no transcript and report 0 deleted."""
+    customer_id = seed_wanda(settings)
+    elsewhere = {"TRACKER_DIALECT": "sqlite", "TRACKER_DB": str(tmp_path / "none" / "tracker.db")}
+    not_rasas = replace(settings, rasa_environment=elsewhere)
+
+    with pytest.raises(ErasureError, match="holds no conversations, but the CRM has 2"):
+        erase_customer(not_rasas, customer_id, actor="cli", reason="asked")
+    with pytest.raises(ErasureError, match="TRACKER_DIALECT"):
+        erase_conversations(not_rasas, ["conv-w1"], reason="retention")
+
+    assert not settings.privacy.erasure_log.exists()
+    assert EMAIL in crm_text(settings.database_url)
+    assert len(tracker_rows(settings)) == 3
+    # A customer with no conversation has no transcript to miss.
+    with crm_session(settings.database_url) as crm:
+        crm.session.add(Customer(name="Nobody Yet", email="new@example.org"))
+        crm.session.flush()
+        newcomer = crm.customers.find_by_email("new@example.org")
+        assert newcomer is not None
+        newcomer_id = newcomer.id
+    assert erase_customer(not_rasas, newcomer_id, actor="cli", reason="asked").conversations == ()
 
 
 def test_a_restored_backup_is_erased_again(settings: Settings) -> None:

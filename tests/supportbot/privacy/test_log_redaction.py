@@ -149,6 +149,19 @@ def test_the_coarse_mask_covers_what_the_detector_finds() -> None:
     assert coarse_mask(f"id {EMAIL}") == f"id {COARSE_MASK}"
 
 
+def test_a_phone_in_dotted_groups_is_not_kept_as_an_address() -> None:
+    """Addresses are kept unmasked, and unread by the detector: only real IPv4 ones."""
+    detector = get_pii_detector()
+    redactor = Redactor({}, load_mask=lambda: detector.redact)
+    line = "2026-12-03 19:00:01,370 call me on 030.123.456.78 or 030.123.45.78, from 10.0.0.12"
+    precise = _redact_in_process(redactor, line.encode() + b"\n").decode().rstrip("\n")
+    for masked in (coarse_mask(line), precise):
+        assert "030.123" not in masked, masked
+        assert masked.startswith("2026-12-03 19:00:01,370 ") and masked.endswith(" 10.0.0.12")
+    for kept in ("on 0.0.0.0:5055", "from 192.168.1.100 and 255.255.255.0", "at 127.0.0.1"):
+        assert coarse_mask(kept) == kept
+
+
 def _redact_in_process(redactor: Redactor, data: bytes) -> bytes:
     (source_r, source_w), (sink_r, sink_w) = os.pipe(), os.pipe()
     redactor.outputs = {1: sink_w, 2: sink_w}

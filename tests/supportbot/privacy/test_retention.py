@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, update
+from sqlalchemy.exc import OperationalError
 
 from supportbot.cli import main
 from supportbot.console.audit import AuditTrail
 from supportbot.crm.models import utcnow
+from supportbot.privacy.erasure import erase_conversations
 from supportbot.privacy.retention import RetentionSchedule, last_run, run_retention
 from supportbot.settings import PrivacyRules, SettingsError
 from supportbot.store import crm_session
@@ -60,6 +63,27 @@ def test_expired_conversations_are_erased_flagged_and_recent_ones_kept(stores: S
     assert again.erased == 0 and again.kept == 1
     assert stores.tracker_senders() == {"old-kept", "recent", "today"}
     assert stores.csat_comments() == comments
+
+
+def test_a_batch_whose_crm_step_failed_is_erased_by_the_next_run(
+    stores: Stores, tmp_path: Path
+) -> None:
+    """The erasure log's line and the tracker's deletion were done, the CRM's transaction was
+    not: the next run must not take the log's word that the conversation is erased."""
+    backdated(stores)
+    folder = tmp_path / "not-a-database"
+    folder.mkdir()  # SQLite cannot open a folder: the CRM step fails
+    crm_down = replace(stores.settings, database_url=f"sqlite:///{folder}")
+    with pytest.raises(OperationalError):
+        erase_conversations(crm_down, ["old-ada", "old-anonymous"], reason="retention")
+    assert stores.tracker_senders() == {"old-kept", "recent", "today"}
+    assert stores.csat_comments()["old-ada"] == OLD_TEXT
+
+    report = run_retention(stores.settings, now=NOW, progress=lambda _: None)
+
+    assert report.erased == 2
+    comments = stores.csat_comments()
+    assert (comments["old-ada"], comments["old-anonymous"]) == (None, None)
 
 
 def test_a_dry_run_counts_and_changes_nothing(stores: Stores) -> None:

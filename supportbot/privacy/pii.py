@@ -563,6 +563,34 @@ _POSTCODE = (
     r"|,?\s*[A-Z]{2,3}\s+\d{4}\b)"  # Australian state and postcode
 )
 _PLACE = rf"(?:,\s*{_CITY_WORD}(?:\s+{_CITY_WORD}){{0,2}}{_POSTCODE}?)"
+# Words that start a street's name and never a person's.
+STREET_FIRST_WORDS = frozenset(
+    """
+    Via Viale Corso Piazza Calle Carrer Avenida Paseo Plaza Rua Rue Avenue Boulevard
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+# Street types written before the street's name ("Via Garibaldi 18", "Am Lindenhof 3").
+_TYPE_FIRST = (
+    r"Via|Viale|Vicolo|Corso|Largo|Piazza|Piazzale|Calle|Carrer|Avinguda|Avenida|Avda\.|"
+    r"Paseo|Passeig|Plaza|Pla\u00e7a|Camino|Rua|Travessa|Rue|Avenue|Av\.?|Bd|Boulevard|Chemin|"
+    r"All\u00e9e|Impasse|Quai|Place|Am|Im|An der|An den|Auf der|Auf dem|Zum|Zur|In der"
+)
+_LINKS = (
+    r"(?:(?:de|del|della|dei|degli|delle|di|la|le|les|du|des|dels|do|da|dos|das)\s+|[dl]['\u2019])*"
+)
+# A continental house number: "18", "12a", "3bis", "5 ter", Dutch "88-2" and "91-III".
+_CONTINENTAL_HOUSE = r"\d{1,4}(?:\s?(?:bis|ter)\b|[a-zA-Z]\b|-(?:\d{1,3}|[IV]{1,3})\b)?"
+# ", 40126 Bologna", ", 1015 CJ Amsterdam", ", D-55128 Mainz", ", Roma".
+_CONTINENTAL_PLACE = (
+    rf"(?:,\s*(?:(?:[A-Z]{{1,2}}-)?\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+)?"
+    rf"{_CITY_WORD}(?:\s+{_CITY_WORD})?)"
+)
+# Words a house is named with ("Willowbrook Cottage", "The Old Forge").
+_HOUSE_NAME = (
+    r"(?:The(?:\s+[A-Z][a-z]+){1,3}|(?:[A-Z][a-z]+\s+){1,2}(?i:cottage|house|farm|farmhouse|"
+    r"lodge|barn|mill|forge|manor|hall|villa|grange|rectory|vicarage|cottages|croft|mews))"
+)
+_UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b"
 _TAIL = rf"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?(?:,?\s+{_UNIT})?{_POSTCODE}?{_PLACE}{{0,3}}"
 
 
@@ -591,17 +619,48 @@ def _street_addresses() -> Any:
                 "continental street number",
                 rf"\b[A-ZÄÖÜ][\wäöüß\-]*(?i:straße|strasse|str\.|weg|allee|platz|gasse|damm|"
                 rf"ring|ufer|laan|straat|gracht|plein|gade|vej|gatan|vägen|veien)"
-                rf"\s+\d{{1,4}}[a-z]?(?:,\s*(?:[A-Z]{{1,2}}-)?\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+"
+                rf"\s+{_CONTINENTAL_HOUSE}(?:,\s*(?:[A-Z]{{1,2}}-)?\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+"
                 rf"{_CITY_WORD})?",
                 0.6,
             ),
             (
                 "french and spanish",
-                rf"\b\d{{1,4}}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|boulevard|place|chemin|"
-                rf"allée|quai|calle|avenida|plaza|via|viale|piazza)\s+(?:(?:de|du|des|la|le|"
+                rf"\b\d{{1,4}}(?:\s?(?:bis|ter)|[a-z])?,?\s+(?i:rue|avenue|av\.|bd|blvd|boulevard|"
+                rf"place|chemin|allée|quai|calle|avenida|plaza|via|viale|piazza)\s+(?:(?:de|du|des|la|le|"
                 rf"del|della|di|l')\s*)*{_CITY_WORD}(?:\s+{_CITY_WORD})*"
                 rf"(?:,\s*\d{{5}}\s+{_CITY_WORD})?",
                 0.6,
+            ),
+            (
+                "street type first",
+                rf"\b(?:{_TYPE_FIRST})\s+{_LINKS}[A-Z\u00c0-\u00dd][\w'\u2019.\-]*"
+                rf"(?:\s+{_LINKS}[A-Z\u00c0-\u00dd][\w'\u2019.\-]*){{0,3}},?\s+{_CONTINENTAL_HOUSE}"
+                rf"{_CONTINENTAL_PLACE}?",
+                0.6,
+            ),
+            (
+                "house name and postcode",
+                rf"\b{_HOUSE_NAME},\s*(?:(?:{_STREET_WORD}\s+){{1,3}}(?i:{_STREET_TYPES})\b\.?,"
+                rf"\s*)?{_CITY_WORD}(?:\s+{_CITY_WORD}){{0,2}},?\s+{_UK_POSTCODE}",
+                0.6,
+            ),
+            (
+                "street and postcode",
+                rf"\b[A-Z][a-z\u00e0-\u00ff]{{3,}}\s+{_CONTINENTAL_HOUSE},\s*(?:[A-Z]{{1,2}}-)?"
+                rf"\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+{_CITY_WORD}",
+                0.6,
+            ),
+            (
+                "dutch house number",
+                r"\b[A-Z][a-z\u00e0-\u00ff]{3,}\s+\d{1,4}-(?:\d{1,3}|[IV]{1,3})\b",
+                0.3,
+            ),
+            (
+                "lowercase street type first",
+                rf"\b(?i:via|viale|corso|piazza|calle|carrer|avenida|plaza|rue|avenue|bd|am|im)"
+                rf"\s+(?:{_LINKS}{_LOWER_WORD}\s+){{1,3}}{_CONTINENTAL_HOUSE}(?=\s*(?:[,.!]|$))"
+                rf"(?:,\s*{_LOWER_WORD})?",
+                0.3,
             ),
             (
                 "lowercase",
@@ -698,6 +757,8 @@ def _could_be_name(found: str, *, lower_case: bool) -> bool:
         bool(words)
         and not any(char.isdigit() or char in "@/#" for char in found)
         and not all(word.strip(".,!?'\u2019").lower() in NOT_NAMES for word in words)
+        # "Calle Ocho", "Via Roma": a street, named without its number.
+        and words[0] not in STREET_FIRST_WORDS
         and (lower_case or words[0][0].isupper())
     )
 

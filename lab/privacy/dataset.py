@@ -10,6 +10,8 @@ Dev and test share no sentence and no value: each kind of message has its own li
 sentences, and sentences and values alternate between the two splits, so the split is
 stratified by kind and test phrasing is never a copy of dev's. Spans cover exactly the
 inserted value: a whole address (with flat, city and postcode as written), a whole name.
+Last come DEV_HAND_WRITTEN's messages, in dev alone: the error classes the held-out run
+named, to tune on without looking at the held-out set again.
 """
 
 from __future__ import annotations
@@ -398,6 +400,7 @@ HAND_WRITTEN = [
 ]
 
 
+DEV_ONLY = "dev only"  # the kind of the messages below
 # Dev only: the error classes the held-out run named (card ranges and lengths Presidio's
 # regex misses, lower-case and bare first names, street-type-first and unusual house
 # numbers), in values and phrasings of our own, with look-alikes that must stay unflagged.
@@ -421,12 +424,12 @@ DEV_HAND_WRITTEN = [
     "Reference 3530876634400294 appeared on my statement",
     "order 100873 and invoice INV-500321, charged 6441908452059976?",
     "voucher 4731778486489 doesn't work",
-    "cheers [[tom|PERSON]]",
-    "[[kwame|PERSON]] here, parcel never came",
+    "cheers [[bram|PERSON]]",
+    "[[tunde|PERSON]] here, parcel never came",
     "thanks, [[ines|PERSON]]",
     "can I ask for [[Beatrix|PERSON]]? she had my case",
     "please ask for [[Ottilie|PERSON]] at reception when you deliver",
-    "this is [[rahul|PERSON]], the kettle leaks",
+    "this is [[anselm|PERSON]], the kettle leaks",
     "This is [[Marguerite|PERSON]] again",
     "[[Desmond|PERSON]] from accounts will pay the invoice INV-500812",
     "[[Priyanka Rao|PERSON]] from finance asked me to chase this",
@@ -680,7 +683,7 @@ def build() -> list[Message]:
                 messages.append(Message(text, spans, split, kind))
     for marked in DEV_HAND_WRITTEN:
         text, spans = unmark(marked)
-        messages.append(Message(text, spans, "dev", "dev-hand-written"))
+        messages.append(Message(text, spans, "dev", DEV_ONLY))
     return messages
 
 

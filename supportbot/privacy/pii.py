@@ -359,6 +359,7 @@ def _card_recognizer() -> Any:
         r"(?!\w|[.,\-]\d)"
     )
     groups = regex.compile(r"\d+")
+    recognizer_name = "CardRecognizer"
 
     class CardRecognizer(EntityRecognizer):
         """Card numbers as typed: one block or grouped by spaces, dashes or dots, any split.
@@ -373,8 +374,9 @@ def _card_recognizer() -> Any:
             results = []
             for run in runs.finditer(text):
                 parts = list(groups.finditer(run.group()))
+                # A card has at most 19 digits, so at most 19 groups.
                 stretches = sorted(
-                    ((i, j) for i in range(len(parts)) for j in range(i, len(parts))),
+                    ((i, j) for i in range(len(parts)) for j in range(i, min(len(parts), i + 19))),
                     key=lambda stretch: stretch[0] - stretch[1],
                 )
                 taken: list[tuple[int, int]] = []
@@ -391,14 +393,14 @@ def _card_recognizer() -> Any:
                                 run.start() + parts[j].end(),
                                 1.0,
                                 recognition_metadata={
-                                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                                    RecognizerResult.RECOGNIZER_NAME_KEY: recognizer_name,
                                     RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
                                 },
                             )
                         )
             return results
 
-    return CardRecognizer(supported_entities=[CARD], name="CardRecognizer")
+    return CardRecognizer(supported_entities=[CARD], name=recognizer_name)
 
 
 def _patterns(entity: str, rows: Sequence[tuple[str, str, float]], **kwargs: Any) -> Any:

@@ -452,13 +452,13 @@ def _name_phrases() -> Any:
                 "someone to ask for",
                 rf"(?<=\b(?i:ask for|asking for|speak to|speak with|talk to|talking to|"
                 rf"neighbour|neighbor|colleague|son|daughter|wife|husband|partner|friend|"
-                rf"mum|mom|dad|brother|sister|boss|flatmate|roommate|landlord|landlady)"
+                rf"mum|mom|dad|brother|sister|boss|manager|flatmate|roommate|landlord|landlady)"
                 rf",?\s+){_NAME}",
                 0.6,
             ),
             (
                 "from a department",
-                rf"\b{_NAME}(?=\s+(?:from|in)\s+(?:the\s+)?(?i:accounts|accounting|finance|"
+                rf"\b{_NAME}(?=\s+(?:from|in|at)\s+(?:the\s+)?(?i:accounts|accounting|finance|"
                 rf"billing|payroll|purchasing|procurement|hr|reception|sales|legal)\b)",
                 0.6,
             ),
@@ -498,14 +498,26 @@ CHAT_WORDS = (
     exactly certainly clearly obviously unbelievable insulting shocking disgraceful pathetic
     poor rubbish nonsense joke mess disaster worse worst better best perfect fantastic amazing
     brilliant excellent lovely nice kind helpful rude quiet noisy simple easy hard difficult
-    funny
+    funny anyway though tho bye goodbye cya ciao bud chief parcel package box item items
+    delivery payment receipt product stuff driver courier van shop store website site app chat
+    bot agent human person nobody blue red green black white grey gray pink purple yellow
+    orange brown silver gold beige navy pregnant sick ill poorly unwell
     """.split()  # noqa: SIM905 (a word list reads better as text)
     )
     | NOT_NAMES
 )
+# Endings of English verbs and adjectives ("taking", "arrived", "unbelievable") that no
+# first name has, so that a word the list above lacks is still no name.
+_NOT_NAME_ENDINGS = (
+    r"[a-z]*(?:ing|ous|able|ible|ful|less|ness|ment|tion|sion|ated|ised|ized|ied|ened|"
+    r"ered|ssed|shed|cked|lled|pped|tted|ually|ously|fully)\b|[a-z]{2,}(?:ved|ted|sed|ded|ned|"
+    r"ped|zed|ged|ked)\b"
+)
 # A name typed in lower case ("tom", "o'neill"), never one of the chat words above.
 _CHAT_WORD_ALT = "|".join(sorted(CHAT_WORDS, key=len, reverse=True))
-_LOWER_WORD = rf"(?!(?:{_CHAT_WORD_ALT})\b)[a-zà-ÿ]{{2,}}(?:['\u2019\-][a-zà-ÿ]+)*\b"
+_LOWER_WORD = (
+    rf"(?!(?:{_CHAT_WORD_ALT})\b|{_NOT_NAME_ENDINGS})[a-zà-ÿ]{{2,}}(?:['\u2019\-][a-zà-ÿ]+)*\b"
+)
 _LOWER_NAME = rf"{_LOWER_WORD}(?:[ \t]+{_LOWER_WORD})?"
 # What follows a name someone gives in passing: the end, a comma, "and", "here", "again".
 _AFTER_NAME = r"(?=\s*(?:[,.!?;:)\-]|$)|\s+(?:and|here|again|from|speaking|btw)\b)"
@@ -519,16 +531,23 @@ def _lowercase_names() -> Any:
         [
             (
                 "lowercase introduction",
-                rf"(?<=\b(?i:my name is|my name's|name is|name:|i am|i'm|i\u2019m|im|"
-                rf"this is|it's|it\u2019s|its|it is)\s+){_LOWER_NAME}{_AFTER_NAME}",
+                rf"(?<=\b(?i:my name is|my name's|name is|name:)\s+){_LOWER_NAME}{_AFTER_NAME}",
+                0.6,
+            ),
+            (
+                # One word, opening the message: "this is taking forever." is no name.
+                "lowercase i am",
+                rf"(?<=(?:^|[.!?]\s+|\b(?i:hi|hello|hey|hiya|morning|afternoon|evening)[,!.]?\s+)"
+                rf"(?i:i am|i'm|i\u2019m|im|this is|it's|it\u2019s|its|it is)\s+)"
+                rf"{_LOWER_WORD}{_AFTER_NAME}",
                 0.6,
             ),
             (
                 "lowercase sign-off",
                 rf"(?<=(?:^|[.!?,]\s*|\n)(?i:thanks|thank you|thx|many thanks|cheers|regards|"
-                rf"best|best regards|kind regards|best wishes|sincerely|yours|ta|love)\b"
+                rf"best regards|kind regards|best wishes|sincerely|signed|ta)\b"
                 rf"(?:\s+(?i:so much|very much|again|a lot|all))?[,.!]?\s*"
-                rf"(?:[-\u2013\u2014]\s*)?){_LOWER_NAME}(?=[\s.!]*$)",
+                rf"(?:[-\u2013\u2014]\s*)?){_LOWER_NAME}(?=\s*(?:x+|xo)?[\s.!]*$)",
                 0.7,
             ),
             (
@@ -571,10 +590,12 @@ STREET_FIRST_WORDS = frozenset(
     Via Viale Corso Piazza Calle Carrer Avenida Paseo Plaza Rua Rue Avenue Boulevard
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
+# "Via DHL 3 days ago" is no street.
+_CARRIERS = r"(?i:UPS|DHL|FedEx|USPS|DPD|GLS|Hermes|Evri|Royal|Amazon|PayPal|Email|Post|Courier)"
 # Street types written before the street's name ("Via Garibaldi 18", "Am Lindenhof 3").
 _TYPE_FIRST = (
     r"Via|Viale|Vicolo|Corso|Largo|Piazza|Piazzale|Calle|Carrer|Avinguda|Avenida|Avda\.|"
-    r"Paseo|Passeig|Plaza|Pla\u00e7a|Camino|Rua|Travessa|Rue|Avenue|Av\.?|Bd|Boulevard|Chemin|"
+    r"C/|Ronda|Paseo|Passeig|Plaza|Pla\u00e7a|Camino|Rua|Travessa|Rue|Avenue|Av\.?|Bd|Boulevard|Chemin|"
     r"All\u00e9e|Impasse|Quai|Place|Am|Im|An der|An den|Auf der|Auf dem|Zum|Zur|In der"
 )
 _LINKS = (
@@ -635,7 +656,7 @@ def _street_addresses() -> Any:
             ),
             (
                 "street type first",
-                rf"\b(?:{_TYPE_FIRST})\s+{_LINKS}[A-Z\u00c0-\u00dd][\w'\u2019.\-]*"
+                rf"\b(?:{_TYPE_FIRST})\s+(?!{_CARRIERS}\b){_LINKS}[A-Z\u00c0-\u00dd][\w'\u2019.\-]*"
                 rf"(?:\s+{_LINKS}[A-Z\u00c0-\u00dd][\w'\u2019.\-]*){{0,3}},?\s+{_CONTINENTAL_HOUSE}"
                 rf"{_CONTINENTAL_PLACE}?",
                 0.6,
@@ -662,6 +683,12 @@ def _street_addresses() -> Any:
                 rf"\b(?i:via|viale|corso|piazza|calle|carrer|avenida|plaza|rue|avenue|bd|am|im)"
                 rf"\s+(?:{_LINKS}{_LOWER_WORD}\s+){{1,3}}{_CONTINENTAL_HOUSE}(?=\s*(?:[,.!]|$))"
                 rf"(?:,\s*{_LOWER_WORD})?",
+                0.3,
+            ),
+            (
+                "lowercase continental",
+                rf"\b[a-zäöüß][a-zäöüß\-]*(?:straße|strasse|str\.|weg|allee|platz|gasse|laan|"
+                rf"straat|gracht|plein)\s+{_CONTINENTAL_HOUSE}",
                 0.3,
             ),
             (

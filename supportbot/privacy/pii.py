@@ -329,6 +329,10 @@ CARD_RANGES: tuple[tuple[int, int, frozenset[int]], ...] = (
     (36, 36, frozenset(range(14, 20))),
     (38, 39, frozenset(range(16, 20))),
     (62, 62, frozenset(range(16, 20))),  # UnionPay
+    (2200, 2204, frozenset(range(16, 20))),  # Mir
+    (60, 60, frozenset(range(16, 20))),  # RuPay
+    (81, 82, frozenset(range(16, 20))),
+    (63, 63, frozenset(range(16, 20))),  # Maestro 6304, InstaPayment 637-639
     (50, 50, frozenset(range(12, 20))),  # Maestro
     (56, 58, frozenset(range(12, 20))),
     (67, 67, frozenset(range(12, 20))),
@@ -449,6 +453,12 @@ def _name_phrases() -> Any:
             ),
             ("dash signature", rf"(?<=(?:^|\s)[-\u2013\u2014~]\s?){_NAME}(?=[\s.!]*$)", 0.7),
             (
+                "here",
+                rf"(?<=(?:^|(?i:hi|hello|hey|morning|afternoon|evening)[,!]?\s+)){_NAME}"
+                rf"(?=,?\s+(?i:here|speaking)\b)",
+                0.6,
+            ),
+            (
                 "someone to ask for",
                 rf"(?<=\b(?i:ask for|asking for|speak to|speak with|talk to|talking to|"
                 rf"neighbour|neighbor|colleague|son|daughter|wife|husband|partner|friend|"
@@ -544,7 +554,7 @@ def _lowercase_names() -> Any:
             ),
             (
                 "lowercase sign-off",
-                rf"(?<=(?:^|[.!?,]\s*|\n)(?i:thanks|thank you|thx|many thanks|cheers|regards|"
+                rf"(?<=(?:^|[.!?,]\s*|\n)(?i:thanks|thank you|thx|ty|many thanks|cheers|regards|"
                 rf"best regards|kind regards|best wishes|sincerely|signed|ta)\b"
                 rf"(?:\s+(?i:so much|very much|again|a lot|all))?[,.!]?\s*"
                 rf"(?:[-\u2013\u2014]\s*)?){_LOWER_NAME}(?=\s*(?:x+|xo)?[\s.!]*$)",
@@ -590,13 +600,17 @@ STREET_FIRST_WORDS = frozenset(
     Via Viale Corso Piazza Calle Carrer Avenida Paseo Plaza Rua Rue Avenue Boulevard
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
-# "Via DHL 3 days ago" is no street.
-_CARRIERS = r"(?i:UPS|DHL|FedEx|USPS|DPD|GLS|Hermes|Evri|Royal|Amazon|PayPal|Email|Post|Courier)"
-# Street types written before the street's name ("Via Garibaldi 18", "Am Lindenhof 3").
+# "via DHL 3 days ago", "via Klarna 3 instalments": carriers and the shop's words are no street.
+_NOT_STREET_NAMES = (
+    rf"(?i:{'|'.join(sorted(NOT_NAMES, key=len, reverse=True))}|Evri|GLS|Email|Post|Courier)\b"
+)
+# Street types written before the street's name ("Via Garibaldi 18", "Am Lindenhof 3"): the
+# Romance ones in either case ("via Garibaldi 18"), the short or German ones capitalised.
 _TYPE_FIRST = (
-    r"Via|Viale|Vicolo|Corso|Largo|Piazza|Piazzale|Calle|Carrer|Avinguda|Avenida|Avda\.|"
-    r"C/|Ronda|Paseo|Passeig|Plaza|Pla\u00e7a|Camino|Rua|Travessa|Rue|Avenue|Av\.?|Bd|Boulevard|Chemin|"
-    r"All\u00e9e|Impasse|Quai|Place|Am|Im|An der|An den|Auf der|Auf dem|Zum|Zur|In der"
+    r"(?i:via|viale|vicolo|corso|largo|piazza|piazzale|calle|carrer|avinguda|avenida|avda\.|"
+    r"ronda|paseo|passeig|plaza|pla\u00e7a|camino|rua|travessa|rue|avenue|boulevard|chemin|"
+    r"all\u00e9e|impasse|quai)|C/|Av\.?|Bd|Place|Am|Im|An der|An den|Auf der|Auf dem|Zum|Zur|"
+    r"In der"
 )
 _LINKS = (
     r"(?:(?:de|del|della|dei|degli|delle|di|la|le|les|du|des|dels|do|da|dos|das)\s+|[dl]['\u2019])*"
@@ -656,8 +670,11 @@ def _street_addresses() -> Any:
             ),
             (
                 "street type first",
-                rf"\b(?:{_TYPE_FIRST})\s+(?!{_CARRIERS}\b){_LINKS}[A-Z\u00c0-\u00dd][\w'\u2019.\-]*"
-                rf"(?:\s+{_LINKS}[A-Z\u00c0-\u00dd][\w'\u2019.\-]*){{0,3}},?\s+{_CONTINENTAL_HOUSE}"
+                rf"\b(?:{_TYPE_FIRST})\s+(?!{_NOT_STREET_NAMES}){_LINKS}[A-Z\u00c0-\u00dd]"
+                rf"[\w'\u2019.\-]*(?:\s+{_LINKS}[A-Z\u00c0-\u00dd][\w'\u2019.\-]*){{0,3}},?\s+"
+                rf"(?:n[\u00ba\u00b0o]\.?\s*)?{_CONTINENTAL_HOUSE}"
+                # A Spanish floor and door: ", 3º B".
+                rf"(?:,?\s*\d{{1,2}}\s?[\u00ba\u00b0\u00aa](?:\s?[A-Za-z\d]{{1,2}}\b)?)?"
                 rf"{_CONTINENTAL_PLACE}?",
                 0.6,
             ),
@@ -665,6 +682,13 @@ def _street_addresses() -> Any:
                 "house name and postcode",
                 rf"\b{_HOUSE_NAME},\s*(?:(?:{_STREET_WORD}\s+){{1,3}}(?i:{_STREET_TYPES})\b\.?,"
                 rf"\s*)?{_CITY_WORD}(?:\s+{_CITY_WORD}){{0,2}},?\s+{_UK_POSTCODE}",
+                0.6,
+            ),
+            (
+                "named house on a street",
+                rf"\b(?:[A-Z][a-z]+\s+){{0,2}}[A-Z][a-z]+,\s*(?:{_STREET_WORD}\s+){{1,3}}"
+                rf"(?i:{_STREET_TYPES})\b\.?,\s*{_CITY_WORD}(?:\s+{_CITY_WORD}){{0,2}},?\s+"
+                rf"{_UK_POSTCODE}",
                 0.6,
             ),
             (

@@ -198,6 +198,9 @@ def test_a_card_followed_by_more_digits_is_the_card_alone(detector: PiiDetector)
         "7bis rue Colbert, 13001 Marseille",
         "Herengracht 120-2, 1015 BS Amsterdam",
         "Rosehill Cottage, Priory Lane, Ledbury HR8 1AA",
+        "Greystones, Mill Road, Alnwick NE66 1AB",
+        "via Cavour 52, Firenze",
+        "Calle Atocha, 8, 2º C, Madrid",
     ],
 )
 def test_finds_continental_addresses_and_house_names(detector: PiiDetector, address: str) -> None:
@@ -209,6 +212,7 @@ def test_a_street_without_a_number_is_neither_an_address_nor_a_person(
 ) -> None:
     assert detector.find("Is delivery to Calle Ocho in Miami possible?") == []
     assert detector.find("the Rue de la Paix shop was closed") == []
+    assert detector.find("I paid via Klarna 3 instalments, sent via DHL 2 days ago") == []
 
 
 def test_a_lower_case_address_needs_a_word_that_says_so(detector: PiiDetector) -> None:
@@ -236,6 +240,7 @@ def test_names_from_phrases_and_sign_offs(detector: PiiDetector) -> None:
         ("thank you so much\nhenrietta", "henrietta"),
         ("zainab here, my parcel is late", "zainab"),
         ("hi, casimir speaking", "casimir"),
+        ("Hello, Berenike here, my order is late", "Berenike"),
         ("this is ottavio, the lamp flickers", "ottavio"),
         ("my name is ruth okonkwo", "ruth okonkwo"),
         ("please ask for Wilfred at the door", "Wilfred"),

@@ -510,8 +510,9 @@ CHAT_WORDS = (
     brilliant excellent lovely nice kind helpful rude quiet noisy simple easy hard difficult
     funny anyway though tho bye goodbye cya ciao bud chief parcel package box item items
     delivery payment receipt product stuff driver courier van shop store website site app chat
-    bot agent human person nobody blue red green black white grey gray pink purple yellow
-    orange brown silver gold beige navy pregnant sick ill poorly unwell
+    bot agent human person nobody asap whatever either neither both blue red green black white
+    grey gray pink purple yellow orange brown silver gold beige navy pregnant sick ill poorly
+    unwell
     """.split()  # noqa: SIM905 (a word list reads better as text)
     )
     | NOT_NAMES
@@ -526,7 +527,8 @@ _NOT_NAME_ENDINGS = (
 # A name typed in lower case ("tom", "o'neill"), never one of the chat words above.
 _CHAT_WORD_ALT = "|".join(sorted(CHAT_WORDS, key=len, reverse=True))
 _LOWER_WORD = (
-    rf"(?!(?:{_CHAT_WORD_ALT})\b|{_NOT_NAME_ENDINGS})[a-zà-ÿ]{{2,}}(?:['\u2019\-][a-zà-ÿ]+)*\b"
+    rf"(?!(?:{_CHAT_WORD_ALT})\b|{_NOT_NAME_ENDINGS})(?:[a-zà-ÿ]{{2,}}|[od]['\u2019][a-zà-ÿ]{{2,}})"
+    rf"(?:['\u2019\-][a-zà-ÿ]+)*\b"
 )
 _LOWER_NAME = rf"{_LOWER_WORD}(?:[ \t]+{_LOWER_WORD})?"
 # What follows a name someone gives in passing: the end, a comma, "and", "here", "again".
@@ -565,6 +567,11 @@ def _lowercase_names() -> Any:
                 rf"(?<=(?:^|(?i:hi|hello|hey|morning|evening)[,!]?\s+)){_LOWER_NAME}"
                 rf"(?=,?\s+(?:here|speaking)\b)",
                 0.7,
+            ),
+            (
+                "lowercase dash signature",
+                rf"(?<=(?:^|\s)[-\u2013\u2014~]\s?){_LOWER_WORD}(?=[\s.!]*$)",
+                0.6,
             ),
         ],
         name="LowercaseNameRecognizer",
@@ -643,8 +650,10 @@ def _street_addresses() -> Any:
         [
             (
                 "number street type",
-                rf"(?<![\w$£€.,])(?:{_UNIT},?\s+)?{_HOUSE},?\s+(?:{_STREET_WORD}\s+){{0,4}}"
-                rf"(?i:{_STREET_TYPES})\b\.?{_TAIL}",
+                # A street type alone is capitalised ("4 Broadway"): "9 park road" is the
+                # lower-case pattern's, not "9 park".
+                rf"(?<![\w$£€.,])(?:{_UNIT},?\s+)?{_HOUSE},?\s+(?:(?:{_STREET_WORD}\s+){{1,4}}|"
+                rf"(?=[A-Z]))(?i:{_STREET_TYPES})\b\.?{_TAIL}",
                 0.6,
             ),
             (
@@ -703,6 +712,12 @@ def _street_addresses() -> Any:
                 0.3,
             ),
             (
+                "dutch house number and city",
+                rf"\b[A-Z][a-z\u00e0-\u00ff]{{3,}}\s+\d{{1,4}}-(?:\d{{1,3}}|[IV]{{1,3}})\b"
+                rf"{_CONTINENTAL_PLACE}",
+                0.6,
+            ),
+            (
                 "lowercase street type first",
                 rf"\b(?i:via|viale|corso|piazza|calle|carrer|avenida|plaza|rue|avenue|bd|am|im)"
                 rf"\s+(?:{_LINKS}{_LOWER_WORD}\s+){{1,3}}{_CONTINENTAL_HOUSE}(?=\s*(?:[,.!]|$))"
@@ -717,9 +732,12 @@ def _street_addresses() -> Any:
             ),
             (
                 "lowercase",
-                rf"(?<![\w$£€.,])(?i:{_HOUSE}\s+(?:[a-z][\w'\u2019\-]*\s+){{1,3}}"
+                rf"(?<![\w$£€.,])(?i:(?:(?:flat|apt|apartment|unit)\s*\w{{1,4}},?\s+)?"
+                rf"{_HOUSE}\s+(?:[a-z][\w'\u2019\-]*\s+){{1,3}}"
                 rf"(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|"
-                rf"court|place|terrace|close|crescent|square))\b",
+                rf"court|place|terrace|close|crescent|square))\b"
+                # and the town, in lower case too: ", london"
+                rf"(?:,\s*{_LOWER_WORD}(?:\s+{_LOWER_WORD})?(?=\s*(?:[,.!]|$)))?",
                 0.3,
             ),
         ],

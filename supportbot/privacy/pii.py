@@ -512,7 +512,8 @@ CHAT_WORDS = (
     delivery payment receipt product stuff driver courier van shop store website site app chat
     bot agent human person nobody asap whatever either neither both blue red green black white
     grey gray pink purple yellow orange brown silver gold beige navy pregnant sick ill poorly
-    unwell
+    unwell muchly gone will would shall should could might must do does did have has had get
+    got go went come came see saw know need want like wait
     """.split()  # noqa: SIM905 (a word list reads better as text)
     )
     | NOT_NAMES

@@ -10,6 +10,8 @@ Dev and test share no sentence and no value: each kind of message has its own li
 sentences, and sentences and values alternate between the two splits, so the split is
 stratified by kind and test phrasing is never a copy of dev's. Spans cover exactly the
 inserted value: a whole address (with flat, city and postcode as written), a whole name.
+Last come DEV_HAND_WRITTEN's messages, in dev alone: the error classes the held-out run
+named, to tune on without looking at the held-out set again.
 """
 
 from __future__ import annotations
@@ -398,6 +400,126 @@ HAND_WRITTEN = [
 ]
 
 
+DEV_ONLY = "dev only"  # the kind of the messages below
+# Dev only: the error classes the held-out run named (card ranges and lengths Presidio's
+# regex misses, lower-case and bare first names, street-type-first and unusual house
+# numbers), in values and phrasings of our own, with look-alikes that must stay unflagged.
+DEV_HAND_WRITTEN = [
+    "my new mastercard is [[2221 1588 1399 8692|CREDIT_CARD]], please charge that one",
+    "Card [[2720-8797-3091-1411|CREDIT_CARD]] was billed twice for order 100512",
+    "pay with [[2453707536455684|CREDIT_CARD]] please",
+    "the visa number is [[4055 7616 9871 6897 681|CREDIT_CARD]] (it's a 19 digit one)",
+    "refund to [[4469788093208196721|CREDIT_CARD]]",
+    "old visa [[4731778486486|CREDIT_CARD]] still on file, remove it",
+    "JCB card [[3530 8766 3440 0291|CREDIT_CARD]] was declined",
+    "diners club [[3680 457178 4720|CREDIT_CARD]] should work, no?",
+    "Use [[30101079819330|CREDIT_CARD]] for the deposit",
+    "discover card: [[6441-9084-5205-9973|CREDIT_CARD]]",
+    "I paid with [[6528 3792 9822 1621|CREDIT_CARD]] on 2 Nov",
+    "unionpay [[6221266105500877|CREDIT_CARD]] was charged RF-700455 never came back",
+    "amex [[3480 737028 38226|CREDIT_CARD]]",
+    "card no. [[2611.1518.8447.2943|CREDIT_CARD]]",
+    "is 2221158813998695 a valid card? checkout says no",
+    "the number 4055761698716897684 keeps failing",
+    "Reference 3530876634400294 appeared on my statement",
+    "order 100873 and invoice INV-500321, charged 6441908452059976?",
+    "voucher 4731778486489 doesn't work",
+    "cheers [[bram|PERSON]]",
+    "[[tunde|PERSON]] here, parcel never came",
+    "thanks, [[ines|PERSON]]",
+    "can I ask for [[Beatrix|PERSON]]? she had my case",
+    "please ask for [[Ottilie|PERSON]] at reception when you deliver",
+    "this is [[anselm|PERSON]], the kettle leaks",
+    "This is [[Marguerite|PERSON]] again",
+    "[[Desmond|PERSON]] from accounts will pay the invoice INV-500812",
+    "[[Priyanka Rao|PERSON]] from finance asked me to chase this",
+    "hi, [[leonie|PERSON]] speaking, where is order 100764?",
+    "regards [[bartholomew quinn|PERSON]]",
+    "ta, [[fergus|PERSON]]",
+    "sorry, [[anouk|PERSON]] again, any news?",
+    "hello its [[dmitri|PERSON]]",
+    "my name is [[oskar lindqvist|PERSON]]",
+    "i'm [[svetlana|PERSON]] and i want a refund",
+    "thank you so much\n[[wilhelmina|PERSON]]",
+    "leave it with my neighbour [[Agnieszka|PERSON]] at no. 14",
+    "this is ridiculous, order 100231 is a week late",
+    "cheers mate, sorted",
+    "ask for a refund or a replacement?",
+    "the yoga mat from amazon was cheaper",
+    "this is urgent, the skillet arrived cracked",
+    "dhl here says no one was home",
+    "thanks, support",
+    "Deliver to [[Via Mazzini 27, 40126 Bologna|STREET_ADDRESS]] please",
+    "my address is [[Viale Monza 140, 20127 Milano|STREET_ADDRESS]]",
+    "ship it to [[Piazza Navona 3, Roma|STREET_ADDRESS]]",
+    "new address: [[Calle Mayor 12, 28013 Madrid|STREET_ADDRESS]]",
+    "send it to [[Carrer de Provença 251, 08008 Barcelona|STREET_ADDRESS]]",
+    "we live at [[Rue Oberkampf 41, 75011 Paris|STREET_ADDRESS]]",
+    "deliver to [[112 bd Haussmann, 75008 Paris|STREET_ADDRESS]]",
+    "the parcel should go to [[8 av. Jean Médecin, 06000 Nice|STREET_ADDRESS]]",
+    "address: [[Am Kirchberg 7, 55128 Mainz|STREET_ADDRESS]]",
+    "I moved to [[Im Tal 22, 80331 München|STREET_ADDRESS]]",
+    "ship to [[An der Alster 9, 20099 Hamburg|STREET_ADDRESS]]",
+    "It's [[Plaza Mayor 4, Salamanca|STREET_ADDRESS]]",
+    "deliver to [[Avenida de la Constitución 30, 41001 Sevilla|STREET_ADDRESS]]",
+    "my flat is [[Keizersgracht 91-3, 1015 CJ Amsterdam|STREET_ADDRESS]]",
+    "new address [[Damrak 66-2|STREET_ADDRESS]]",
+    "send to [[Willowbrook Cottage, Ashby Lane, Marden TN12 9PQ|STREET_ADDRESS]]",
+    "address is [[The Old Forge, Chipping Norton OX7 5AB|STREET_ADDRESS]]",
+    "deliver to [[17 rosewood avenue, leeds|STREET_ADDRESS]]",
+    "please deliver to [[9 harbour view road|STREET_ADDRESS]]",
+    "ship to [[12a Cranmore Street, Belfast BT9 6JL|STREET_ADDRESS]]",
+    "it's [[5bis rue des Lilas, 69003 Lyon|STREET_ADDRESS]]",
+    "address: [[3 bis avenue Foch, 75116 Paris|STREET_ADDRESS]]",
+    "my address changed to [[via roma 8, torino|STREET_ADDRESS]]",
+    "Card: [[2346 0027 1853 3495|CREDIT_CARD]] exp 09/29",
+    "visa [[4716-2231-8890-4415-529|CREDIT_CARD]], 19 digits, declined twice",
+    "my JCB [[3566 7647 2587 7188 412|CREDIT_CARD]] isn't accepted?",
+    "card [[5169579318603205|CREDIT_CARD]] charged 3 times",
+    "hey its [[jonty|PERSON]] here, any update?",
+    "signed, [[philippa|PERSON]]",
+    "cheers, [[nell|PERSON]] x",
+    "please ask for [[Ulrike|PERSON]], she ordered it",
+    "my manager [[Tobias|PERSON]] approved the invoice",
+    "[[Hamid|PERSON]] at reception will sign for it",
+    "im [[radomir|PERSON]], order 100918 is missing a lid",
+    "this is taking forever.",
+    "it's arrived, but broken.",
+    "thanks anyway",
+    "parcel here is soaked, what now?",
+    "best price I could find, thanks",
+    "Sent Via DHL 3 days ago and still nothing",
+    "deliver to [[lindenstraße 14|STREET_ADDRESS]] please",
+    "address [[C/ Sant Pere 17, 08003 Barcelona|STREET_ADDRESS]]",
+    "ship to [[Rua Augusta 120, Lisboa|STREET_ADDRESS]]",
+    "I now live at [[Corso Buenos Aires 33, 20124 Milano|STREET_ADDRESS]]",
+    "please send to [[The Old Rectory, Church Road, Hawkhurst TN18 4PZ|STREET_ADDRESS]]",
+    "address: [[Herengracht 401-III, 1017 BP Amsterdam|STREET_ADDRESS]]",
+    "it should go to [[27 av. de la République, 13001 Marseille|STREET_ADDRESS]]",
+    "deliver to [[via Cesare Battisti 7, Verona|STREET_ADDRESS]] please",
+    "my address is [[Calle Princesa, 22, 4º A, Madrid|STREET_ADDRESS]]",
+    "ship to [[Thornfield, Station Road, Settle BD24 9AA|STREET_ADDRESS]]",
+    "[[Marisol|PERSON]] here, the order came damaged",
+    "Hi, [[Gunnar|PERSON]] speaking, about ticket T-000311",
+    "ty, [[ludovic|PERSON]]",
+    "paid via Klarna 3 instalments, is that ok?",
+    "I sent it back via DHL 2 days ago",
+    "Support here? anyone?",
+    "ok, that's all!! -[[wendel|PERSON]]",
+    "kind regards, [[ciaran o'dowd|PERSON]]",
+    "deliver to [[Lindengracht 52-1, Amsterdam|STREET_ADDRESS]]",
+    "deliver to [[flat 9, 31 orchard road, exeter|STREET_ADDRESS]]",
+    "send it to [[6 quarry road|STREET_ADDRESS]], please",
+    "call or email - either works",
+    "thanks, will do",
+    "its gone. the parcel, I mean",
+    "ta muchly",
+    "I shopped in Via Roma last year, lovely street",
+    "the Rue de la Paix store in Paris was closed",
+    "is delivery to Calle Ocho in Miami possible?",
+]
+
+
 @dataclass(frozen=True)
 class Span:
     start: int
@@ -601,6 +723,9 @@ def build() -> list[Message]:
                 split = SPLITS[index % 2]
                 text, spans = render(template, values[split])
                 messages.append(Message(text, spans, split, kind))
+    for marked in DEV_HAND_WRITTEN:
+        text, spans = unmark(marked)
+        messages.append(Message(text, spans, "dev", DEV_ONLY))
     return messages
 
 

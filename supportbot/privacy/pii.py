@@ -53,6 +53,9 @@ PRECEDENCE = (EMAIL, IBAN, CARD, PHONE, ADDRESS, PERSON)
 # context word), our context-free phrases 0.5-0.85; guesses that need context start at 0.3.
 MIN_SCORE = 0.4
 NER_SCORE = 0.85  # Presidio's default for a spaCy entity
+# Names in lower case, found by our phrases only: a type of their own until resolved, so
+# that Presidio never merges one into spaCy's overlapping guess (which needs a capital).
+LOWERCASE_PERSON = "PERSON_IN_LOWER_CASE"
 # National phone formats are tried in these regions; "+<country code>" numbers in any.
 PHONE_REGIONS = ("US", "GB", "IE", "AU", "IN", "DE", "FR", "ES", "IT", "NL")
 
@@ -103,7 +106,7 @@ class PiiDetector:
     def __init__(self) -> None:
         _import_presidio()
         import regex
-        from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, IbanRecognizer
+        from presidio_analyzer.predefined_recognizers import IbanRecognizer
         from presidio_anonymizer import AnonymizerEngine
 
         # Presidio's analyzer logs the words of the message it reads (its context list at
@@ -112,7 +115,7 @@ class PiiDetector:
         self._pattern_recognizers = [
             offline_email_recognizer(),
             _phone_recognizer(),
-            CreditCardRecognizer(),
+            _card_recognizer(),
             # With the flags Presidio's own registry gives it: an IBAN typed in lower case
             # (valid once upper-cased) is still an IBAN.
             IbanRecognizer(regex_flags=regex.DOTALL | regex.MULTILINE | regex.IGNORECASE),
@@ -147,7 +150,7 @@ class PiiDetector:
             results = analyzer.analyze(
                 text=text,
                 language="en",
-                entities=[*ENTITIES, SHOP_REFERENCE],
+                entities=[*ENTITIES, LOWERCASE_PERSON, SHOP_REFERENCE],
                 nlp_artifacts=nlp_artifacts,
             )
         return [span for span in _resolve(text, results) if span.entity in wanted]
@@ -163,6 +166,7 @@ class PiiDetector:
                     *self._pattern_recognizers,
                     SpacyRecognizer(supported_entities=[PERSON]),
                     _name_phrases(),
+                    _lowercase_names(),
                     _street_addresses(),
                 ]:
                     registry.add_recognizer(recognizer)
@@ -310,6 +314,99 @@ def _phone_recognizer() -> Any:
     return RegionalPhoneRecognizer(supported_regions=PHONE_REGIONS, leniency=valid)
 
 
+# Card networks' issuer ranges (first digits, inclusive) and the lengths they issue.
+CARD_RANGES: tuple[tuple[int, int, frozenset[int]], ...] = (
+    (4, 4, frozenset({13, 16, 19})),  # Visa
+    (51, 55, frozenset({16})),  # Mastercard
+    (2221, 2720, frozenset({16})),  # Mastercard's 2-series
+    (34, 34, frozenset({15})),  # American Express
+    (37, 37, frozenset({15})),
+    (6011, 6011, frozenset(range(16, 20))),  # Discover
+    (644, 649, frozenset(range(16, 20))),
+    (65, 65, frozenset(range(16, 20))),
+    (3528, 3589, frozenset(range(16, 20))),  # JCB
+    (300, 305, frozenset(range(14, 20))),  # Diners Club
+    (36, 36, frozenset(range(14, 20))),
+    (38, 39, frozenset(range(16, 20))),
+    (62, 62, frozenset(range(16, 20))),  # UnionPay
+    (2200, 2204, frozenset(range(16, 20))),  # Mir
+    (60, 60, frozenset(range(16, 20))),  # RuPay
+    (81, 82, frozenset(range(16, 20))),
+    (63, 63, frozenset(range(16, 20))),  # Maestro 6304, InstaPayment 637-639
+    (50, 50, frozenset(range(12, 20))),  # Maestro
+    (56, 58, frozenset(range(12, 20))),
+    (67, 67, frozenset(range(12, 20))),
+)
+
+
+def is_card_number(digits: str) -> bool:
+    """A number in a card network's range, of a length it issues, passing the Luhn check."""
+    if not any(
+        len(digits) in lengths and low <= int(digits[: len(str(low))]) <= high
+        for low, high, lengths in CARD_RANGES
+    ):
+        return False
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        digit = int(char) * (2 if index % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
+
+
+def _card_recognizer() -> Any:
+    import regex
+    from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+    # Groups of digits joined by one kind of separator, not glued to a word or a decimal.
+    runs = regex.compile(
+        r"(?<![\w+/]|[.,\-]\d)\d{2,19}(?:(?P<sep>[ \-.])\d{1,19}(?:(?P=sep)\d{1,19})*)?"
+        r"(?!\w|[.,\-]\d)"
+    )
+    groups = regex.compile(r"\d+")
+    recognizer_name = "CardRecognizer"
+
+    class CardRecognizer(EntityRecognizer):
+        """Card numbers as typed: one block or grouped by spaces, dashes or dots, any split.
+
+        A run of digit groups may hold more than the card ("4242 ... 4242 12 times"): the
+        longest stretch of whole groups that is a card number counts."""
+
+        def load(self) -> None:
+            pass
+
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> Any:
+            results = []
+            for run in runs.finditer(text):
+                parts = list(groups.finditer(run.group()))
+                # A card has at most 19 digits, so at most 19 groups.
+                stretches = sorted(
+                    ((i, j) for i in range(len(parts)) for j in range(i, min(len(parts), i + 19))),
+                    key=lambda stretch: stretch[0] - stretch[1],
+                )
+                taken: list[tuple[int, int]] = []
+                for i, j in stretches:
+                    digits = "".join(part.group() for part in parts[i : j + 1])
+                    if not 12 <= len(digits) <= 19 or any(a <= j and i <= b for a, b in taken):
+                        continue
+                    if is_card_number(digits):
+                        taken.append((i, j))
+                        results.append(
+                            RecognizerResult(
+                                CARD,
+                                run.start() + parts[i].start(),
+                                run.start() + parts[j].end(),
+                                1.0,
+                                recognition_metadata={
+                                    RecognizerResult.RECOGNIZER_NAME_KEY: recognizer_name,
+                                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                                },
+                            )
+                        )
+            return results
+
+    return CardRecognizer(supported_entities=[CARD], name=recognizer_name)
+
+
 def _patterns(entity: str, rows: Sequence[tuple[str, str, float]], **kwargs: Any) -> Any:
     import regex
     from presidio_analyzer import Pattern, PatternRecognizer
@@ -355,8 +452,130 @@ def _name_phrases() -> Any:
                 0.85,
             ),
             ("dash signature", rf"(?<=(?:^|\s)[-\u2013\u2014~]\s?){_NAME}(?=[\s.!]*$)", 0.7),
+            (
+                "here",
+                rf"(?<=(?:^|(?i:hi|hello|hey|morning|afternoon|evening)[,!]?\s+)){_NAME}"
+                rf"(?=,?\s+(?i:here|speaking)\b)",
+                0.6,
+            ),
+            (
+                "someone to ask for",
+                rf"(?<=\b(?i:ask for|asking for|speak to|speak with|talk to|talking to|"
+                rf"neighbour|neighbor|colleague|son|daughter|wife|husband|partner|friend|"
+                rf"mum|mom|dad|brother|sister|boss|manager|flatmate|roommate|landlord|landlady)"
+                rf",?\s+){_NAME}",
+                0.6,
+            ),
+            (
+                "from a department",
+                rf"\b{_NAME}(?=\s+(?:from|in|at)\s+(?:the\s+)?(?i:accounts|accounting|finance|"
+                rf"billing|payroll|purchasing|procurement|hr|reception|sales|legal)\b)",
+                0.6,
+            ),
         ],
         name="NamePhraseRecognizer",
+    )
+
+
+# Chat words that follow "i'm", "this is" or a sign-off in lower case and are no name.
+CHAT_WORDS = (
+    frozenset(
+        """
+    a an the and or but so if of to in on at for from with by about as is am are was were be
+    been it its this that these those there here i me my we us our you your he she they them
+    his her their all any some no not very just really still also too again now then today
+    tonight tomorrow yesterday soon later always never ever much many more most lot lots
+    everyone everybody anyone someone guys team folks mate man bro dude buddy pal love dear sir
+    madam friend friends advance heaps loads tons million bunch sorry afraid glad happy sad
+    sure unsure confused annoyed angry upset frustrated disappointed worried concerned tired
+    fed done finished back home away out off ok okay fine good great bad awful terrible
+    horrible wrong right late early missing lost broken damaged cracked faulty urgent serious
+    ridiculous unacceptable outrageous annoying frustrating strange weird odd crazy insane
+    absurd silly stupid useless pointless hopeless fair unfair expensive cheap free new old
+    same different available possible impossible correct incorrect true false real fake ready
+    waiting trying looking writing calling asking wondering hoping having getting going coming
+    leaving moving being doing gonna regarding re concerning following up following-up customer
+    client buyer member user owner guest one only first last next other ordered paid charged
+    refunded cancelled canceled shipped delivered returned interested pleased thrilled excited
+    impressed shocked surprised amazed stuck unable able keen eager calm patient impatient
+    nervous scared busy abroad travelling traveling outside inside downstairs upstairs pm x xx
+    xxx xo help support service invalid valid declined rejected expired blocked frozen closed
+    open opened pending processing overdue delayed stolen hacked locked empty full wet dirty
+    used defective cold hot small big large tiny huge short long heavy light slow quick fast
+    nothing something anything everything none yes yeah yep nope nah hmm hi hello hey thanks
+    thank please what why how when where who which mine yours ours theirs definitely absolutely
+    totally completely basically literally actually honestly seriously probably maybe perhaps
+    exactly certainly clearly obviously unbelievable insulting shocking disgraceful pathetic
+    poor rubbish nonsense joke mess disaster worse worst better best perfect fantastic amazing
+    brilliant excellent lovely nice kind helpful rude quiet noisy simple easy hard difficult
+    funny anyway though tho bye goodbye cya ciao bud chief parcel package box item items
+    delivery payment receipt product stuff driver courier van shop store website site app chat
+    bot agent human person nobody asap whatever either neither both blue red green black white
+    grey gray pink purple yellow orange brown silver gold beige navy pregnant sick ill poorly
+    unwell muchly gone will would shall should could might must do does did have has had get
+    got go went come came see saw know need want like wait
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+    )
+    | NOT_NAMES
+)
+# Endings of English verbs and adjectives ("taking", "arrived", "unbelievable") that no
+# first name has, so that a word the list above lacks is still no name.
+_NOT_NAME_ENDINGS = (
+    r"[a-z]*(?:ing|ous|able|ible|ful|less|ness|ment|tion|sion|ated|ised|ized|ied|ened|"
+    r"ered|ssed|shed|cked|lled|pped|tted|ually|ously|fully)\b|[a-z]{2,}(?:ved|ted|sed|ded|ned|"
+    r"ped|zed|ged|ked)\b"
+)
+# A name typed in lower case ("tom", "o'neill"), never one of the chat words above.
+_CHAT_WORD_ALT = "|".join(sorted(CHAT_WORDS, key=len, reverse=True))
+_LOWER_WORD = (
+    rf"(?!(?:{_CHAT_WORD_ALT})\b|{_NOT_NAME_ENDINGS})(?:[a-zà-ÿ]{{2,}}|[od]['\u2019][a-zà-ÿ]{{2,}})"
+    rf"(?:['\u2019\-][a-zà-ÿ]+)*\b"
+)
+_LOWER_NAME = rf"{_LOWER_WORD}(?:[ \t]+{_LOWER_WORD})?"
+# What follows a name someone gives in passing: the end, a comma, "and", "here", "again".
+_AFTER_NAME = r"(?=\s*(?:[,.!?;:)\-]|$)|\s+(?:and|here|again|from|speaking|btw)\b)"
+
+
+def _lowercase_names() -> Any:
+    """Names typed in lower case ("cheers tom", "kwame here", "this is rahul, ..."): only
+    after the phrases people name themselves with, and never a common chat word."""
+    return _patterns(
+        LOWERCASE_PERSON,
+        [
+            (
+                "lowercase introduction",
+                rf"(?<=\b(?i:my name is|my name's|name is|name:)\s+){_LOWER_NAME}{_AFTER_NAME}",
+                0.6,
+            ),
+            (
+                # One word, opening the message: "this is taking forever." is no name.
+                "lowercase i am",
+                rf"(?<=(?:^|[.!?]\s+|\b(?i:hi|hello|hey|hiya|morning|afternoon|evening)[,!.]?\s+)"
+                rf"(?i:i am|i'm|i\u2019m|im|this is|it's|it\u2019s|its|it is)\s+)"
+                rf"{_LOWER_WORD}{_AFTER_NAME}",
+                0.6,
+            ),
+            (
+                "lowercase sign-off",
+                rf"(?<=(?:^|[.!?,]\s*|\n)(?i:thanks|thank you|thx|ty|many thanks|cheers|regards|"
+                rf"best regards|kind regards|best wishes|sincerely|signed|ta)\b"
+                rf"(?:\s+(?i:so much|very much|again|a lot|all))?[,.!]?\s*"
+                rf"(?:[-\u2013\u2014]\s*)?){_LOWER_NAME}(?=\s*(?:x+|xo)?[\s.!]*$)",
+                0.7,
+            ),
+            (
+                "lowercase here",
+                rf"(?<=(?:^|(?i:hi|hello|hey|morning|evening)[,!]?\s+)){_LOWER_NAME}"
+                rf"(?=,?\s+(?:here|speaking)\b)",
+                0.7,
+            ),
+            (
+                "lowercase dash signature",
+                rf"(?<=(?:^|\s)[-\u2013\u2014~]\s?){_LOWER_WORD}(?=[\s.!]*$)",
+                0.6,
+            ),
+        ],
+        name="LowercaseNameRecognizer",
     )
 
 
@@ -383,6 +602,40 @@ _POSTCODE = (
     r"|,?\s*[A-Z]{2,3}\s+\d{4}\b)"  # Australian state and postcode
 )
 _PLACE = rf"(?:,\s*{_CITY_WORD}(?:\s+{_CITY_WORD}){{0,2}}{_POSTCODE}?)"
+# Words that start a street's name and never a person's.
+STREET_FIRST_WORDS = frozenset(
+    """
+    Via Viale Corso Piazza Calle Carrer Avenida Paseo Plaza Rua Rue Avenue Boulevard
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+# "via DHL 3 days ago", "via Klarna 3 instalments": carriers and the shop's words are no street.
+_NOT_STREET_NAMES = (
+    rf"(?i:{'|'.join(sorted(NOT_NAMES, key=len, reverse=True))}|Evri|GLS|Email|Post|Courier)\b"
+)
+# Street types written before the street's name ("Via Garibaldi 18", "Am Lindenhof 3"): the
+# Romance ones in either case ("via Garibaldi 18"), the short or German ones capitalised.
+_TYPE_FIRST = (
+    r"(?i:via|viale|vicolo|corso|largo|piazza|piazzale|calle|carrer|avinguda|avenida|avda\.|"
+    r"ronda|paseo|passeig|plaza|pla\u00e7a|camino|rua|travessa|rue|avenue|boulevard|chemin|"
+    r"all\u00e9e|impasse|quai)|C/|Av\.?|Bd|Place|Am|Im|An der|An den|Auf der|Auf dem|Zum|Zur|"
+    r"In der"
+)
+_LINKS = (
+    r"(?:(?:de|del|della|dei|degli|delle|di|la|le|les|du|des|dels|do|da|dos|das)\s+|[dl]['\u2019])*"
+)
+# A continental house number: "18", "12a", "3bis", "5 ter", Dutch "88-2" and "91-III".
+_CONTINENTAL_HOUSE = r"\d{1,4}(?:\s?(?:bis|ter)\b|[a-zA-Z]\b|-(?:\d{1,3}|[IV]{1,3})\b)?"
+# ", 40126 Bologna", ", 1015 CJ Amsterdam", ", D-55128 Mainz", ", Roma".
+_CONTINENTAL_PLACE = (
+    rf"(?:,\s*(?:(?:[A-Z]{{1,2}}-)?\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+)?"
+    rf"{_CITY_WORD}(?:\s+{_CITY_WORD})?)"
+)
+# Words a house is named with ("Willowbrook Cottage", "The Old Forge").
+_HOUSE_NAME = (
+    r"(?:The(?:\s+[A-Z][a-z]+){1,3}|(?:[A-Z][a-z]+\s+){1,2}(?i:cottage|house|farm|farmhouse|"
+    r"lodge|barn|mill|forge|manor|hall|villa|grange|rectory|vicarage|cottages|croft|mews))"
+)
+_UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b"
 _TAIL = rf"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?(?:,?\s+{_UNIT})?{_POSTCODE}?{_PLACE}{{0,3}}"
 
 
@@ -398,8 +651,10 @@ def _street_addresses() -> Any:
         [
             (
                 "number street type",
-                rf"(?<![\w$£€.,])(?:{_UNIT},?\s+)?{_HOUSE},?\s+(?:{_STREET_WORD}\s+){{0,4}}"
-                rf"(?i:{_STREET_TYPES})\b\.?{_TAIL}",
+                # A street type alone is capitalised ("4 Broadway"): "9 park road" is the
+                # lower-case pattern's, not "9 park".
+                rf"(?<![\w$£€.,])(?:{_UNIT},?\s+)?{_HOUSE},?\s+(?:(?:{_STREET_WORD}\s+){{1,4}}|"
+                rf"(?=[A-Z]))(?i:{_STREET_TYPES})\b\.?{_TAIL}",
                 0.6,
             ),
             (
@@ -411,23 +666,79 @@ def _street_addresses() -> Any:
                 "continental street number",
                 rf"\b[A-ZÄÖÜ][\wäöüß\-]*(?i:straße|strasse|str\.|weg|allee|platz|gasse|damm|"
                 rf"ring|ufer|laan|straat|gracht|plein|gade|vej|gatan|vägen|veien)"
-                rf"\s+\d{{1,4}}[a-z]?(?:,\s*(?:[A-Z]{{1,2}}-)?\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+"
+                rf"\s+{_CONTINENTAL_HOUSE}(?:,\s*(?:[A-Z]{{1,2}}-)?\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+"
                 rf"{_CITY_WORD})?",
                 0.6,
             ),
             (
                 "french and spanish",
-                rf"\b\d{{1,4}}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|boulevard|place|chemin|"
-                rf"allée|quai|calle|avenida|plaza|via|viale|piazza)\s+(?:(?:de|du|des|la|le|"
+                rf"\b\d{{1,4}}(?:\s?(?:bis|ter)|[a-z])?,?\s+(?i:rue|avenue|av\.|bd|blvd|boulevard|"
+                rf"place|chemin|allée|quai|calle|avenida|plaza|via|viale|piazza)\s+(?:(?:de|du|des|la|le|"
                 rf"del|della|di|l')\s*)*{_CITY_WORD}(?:\s+{_CITY_WORD})*"
                 rf"(?:,\s*\d{{5}}\s+{_CITY_WORD})?",
                 0.6,
             ),
             (
+                "street type first",
+                rf"\b(?:{_TYPE_FIRST})\s+(?!{_NOT_STREET_NAMES}){_LINKS}[A-Z\u00c0-\u00dd]"
+                rf"[\w'\u2019.\-]*(?:\s+{_LINKS}[A-Z\u00c0-\u00dd][\w'\u2019.\-]*){{0,3}},?\s+"
+                rf"(?:n[\u00ba\u00b0o]\.?\s*)?{_CONTINENTAL_HOUSE}"
+                # A Spanish floor and door: ", 3º B".
+                rf"(?:,?\s*\d{{1,2}}\s?[\u00ba\u00b0\u00aa](?:\s?[A-Za-z\d]{{1,2}}\b)?)?"
+                rf"{_CONTINENTAL_PLACE}?",
+                0.6,
+            ),
+            (
+                "house name and postcode",
+                rf"\b{_HOUSE_NAME},\s*(?:(?:{_STREET_WORD}\s+){{1,3}}(?i:{_STREET_TYPES})\b\.?,"
+                rf"\s*)?{_CITY_WORD}(?:\s+{_CITY_WORD}){{0,2}},?\s+{_UK_POSTCODE}",
+                0.6,
+            ),
+            (
+                "named house on a street",
+                rf"\b(?:[A-Z][a-z]+\s+){{0,2}}[A-Z][a-z]+,\s*(?:{_STREET_WORD}\s+){{1,3}}"
+                rf"(?i:{_STREET_TYPES})\b\.?,\s*{_CITY_WORD}(?:\s+{_CITY_WORD}){{0,2}},?\s+"
+                rf"{_UK_POSTCODE}",
+                0.6,
+            ),
+            (
+                "street and postcode",
+                rf"\b[A-Z][a-z\u00e0-\u00ff]{{3,}}\s+{_CONTINENTAL_HOUSE},\s*(?:[A-Z]{{1,2}}-)?"
+                rf"\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+{_CITY_WORD}",
+                0.6,
+            ),
+            (
+                "dutch house number",
+                r"\b[A-Z][a-z\u00e0-\u00ff]{3,}\s+\d{1,4}-(?:\d{1,3}|[IV]{1,3})\b",
+                0.3,
+            ),
+            (
+                "dutch house number and city",
+                rf"\b[A-Z][a-z\u00e0-\u00ff]{{3,}}\s+\d{{1,4}}-(?:\d{{1,3}}|[IV]{{1,3}})\b"
+                rf"{_CONTINENTAL_PLACE}",
+                0.6,
+            ),
+            (
+                "lowercase street type first",
+                rf"\b(?i:via|viale|corso|piazza|calle|carrer|avenida|plaza|rue|avenue|bd|am|im)"
+                rf"\s+(?:{_LINKS}{_LOWER_WORD}\s+){{1,3}}{_CONTINENTAL_HOUSE}(?=\s*(?:[,.!]|$))"
+                rf"(?:,\s*{_LOWER_WORD})?",
+                0.3,
+            ),
+            (
+                "lowercase continental",
+                rf"\b[a-zäöüß][a-zäöüß\-]*(?:straße|strasse|str\.|weg|allee|platz|gasse|laan|"
+                rf"straat|gracht|plein)\s+{_CONTINENTAL_HOUSE}",
+                0.3,
+            ),
+            (
                 "lowercase",
-                rf"(?<![\w$£€.,])(?i:{_HOUSE}\s+(?:[a-z][\w'\u2019\-]*\s+){{1,3}}"
+                rf"(?<![\w$£€.,])(?i:(?:(?:flat|apt|apartment|unit)\s*\w{{1,4}},?\s+)?"
+                rf"{_HOUSE}\s+(?:[a-z][\w'\u2019\-]*\s+){{1,3}}"
                 rf"(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|"
-                rf"court|place|terrace|close|crescent|square))\b",
+                rf"court|place|terrace|close|crescent|square))\b"
+                # and the town, in lower case too: ", london"
+                rf"(?:,\s*{_LOWER_WORD}(?:\s+{_LOWER_WORD})?(?=\s*(?:[,.!]|$)))?",
                 0.3,
             ),
         ],
@@ -490,15 +801,17 @@ def _resolve(text: str, results: Iterable[RecognizerResult]) -> list[PiiSpan]:
     """Personal-data spans: none inside a shop reference, no name that isn't one, and where
     two overlap the type earlier in PRECEDENCE (then the higher score, then the longer)."""
     references = [(r.start, r.end) for r in results if r.entity_type == SHOP_REFERENCE]
-    candidates = [
-        PiiSpan(r.entity_type, r.start, r.end, r.score)
-        for r in results
-        if r.entity_type in PRECEDENCE
-        and not any(start <= r.start and r.end <= end for start, end in references)
-    ]
-    candidates = [
-        span for span in candidates if span.entity != PERSON or _could_be_name(text, span)
-    ]
+    candidates = []
+    for r in results:
+        lower_case = r.entity_type == LOWERCASE_PERSON
+        entity = PERSON if lower_case else r.entity_type
+        if entity not in PRECEDENCE or any(
+            start <= r.start and r.end <= end for start, end in references
+        ):
+            continue
+        if entity == PERSON and not _could_be_name(text[r.start : r.end], lower_case=lower_case):
+            continue
+        candidates.append(PiiSpan(entity, r.start, r.end, r.score))
     kept: list[PiiSpan] = []
     for span in sorted(
         candidates,
@@ -509,14 +822,16 @@ def _resolve(text: str, results: Iterable[RecognizerResult]) -> list[PiiSpan]:
     return sorted(kept, key=lambda span: span.start)
 
 
-def _could_be_name(text: str, span: PiiSpan) -> bool:
+def _could_be_name(found: str, *, lower_case: bool) -> bool:
     """spaCy's small model calls carriers, products and greetings people now and then."""
-    words = text[span.start : span.end].split()
+    words = found.split()
     return (
         bool(words)
-        and not any(char.isdigit() or char in "@/#" for char in text[span.start : span.end])
+        and not any(char.isdigit() or char in "@/#" for char in found)
         and not all(word.strip(".,!?'\u2019").lower() in NOT_NAMES for word in words)
-        and words[0][0].isupper()
+        # "Calle Ocho", "Via Roma": a street, named without its number.
+        and words[0] not in STREET_FIRST_WORDS
+        and (lower_case or words[0][0].isupper())
     )
 
 

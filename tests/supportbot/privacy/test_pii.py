@@ -127,6 +127,18 @@ def test_a_phone_beside_an_order_number_takes_only_the_phone(detector: PiiDetect
         ("3782 822463 10005", True),
         ("4111 1111 1111 1112", False),
         ("5500000000000005", False),
+        # Mastercard's 2-series, 19- and 13-digit Visa, JCB, Diners, Discover: ranges and
+        # lengths Presidio's own card pattern misses, grouped as people type them.
+        ("2299 3775 9458 0795", True),
+        ("4869 4111 5109 5494 132", True),
+        ("4482690592981", True),
+        ("3541-1884-7187-2070", True),
+        ("3643 961627 1860", True),
+        ("6585.4312.1890.0790", True),
+        ("2299 3775 9458 0796", False),
+        # Luhn-valid but in no network's range.
+        ("1440 2176 1766 6751", False),
+        ("9985898090549863", False),
     ],
 )
 def test_a_card_number_must_pass_the_luhn_check(
@@ -169,6 +181,40 @@ def test_finds_street_addresses_whole(detector: PiiDetector, address: str) -> No
     ]
 
 
+def test_a_card_followed_by_more_digits_is_the_card_alone(detector: PiiDetector) -> None:
+    assert found(detector, "card 2299 3775 9458 0795 12 times?", PATTERNS) == [
+        ("CREDIT_CARD", "2299 3775 9458 0795")
+    ]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Via Cavour 52, 50129 Firenze",
+        "Calle de Toledo 9, Madrid",
+        "Am Steinweg 11, 60313 Frankfurt",
+        "An der Mühle 4",
+        "43 bd Gambetta, 38000 Grenoble",
+        "7bis rue Colbert, 13001 Marseille",
+        "Herengracht 120-2, 1015 BS Amsterdam",
+        "Rosehill Cottage, Priory Lane, Ledbury HR8 1AA",
+        "Greystones, Mill Road, Alnwick NE66 1AB",
+        "via Cavour 52, Firenze",
+        "Calle Atocha, 8, 2º C, Madrid",
+    ],
+)
+def test_finds_continental_addresses_and_house_names(detector: PiiDetector, address: str) -> None:
+    assert found(detector, f"Deliver order 100003 to {address}") == [("STREET_ADDRESS", address)]
+
+
+def test_a_street_without_a_number_is_neither_an_address_nor_a_person(
+    detector: PiiDetector,
+) -> None:
+    assert detector.find("Is delivery to Calle Ocho in Miami possible?") == []
+    assert detector.find("the Rue de la Paix shop was closed") == []
+    assert detector.find("I paid via Klarna 3 instalments, sent via DHL 2 days ago") == []
+
+
 def test_a_lower_case_address_needs_a_word_that_says_so(detector: PiiDetector) -> None:
     assert found(detector, "my new address is 14 elm street") == [
         ("STREET_ADDRESS", "14 elm street")
@@ -184,6 +230,43 @@ def test_names_from_phrases_and_sign_offs(detector: PiiDetector) -> None:
         ("PERSON", "Samuel Osei")
     ]
     assert found(detector, "thanks for sorting it out!\n- Katie") == [("PERSON", "Katie")]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("cheers jonas", "jonas"),
+        ("ta, mirela", "mirela"),
+        ("thank you so much\nhenrietta", "henrietta"),
+        ("zainab here, my parcel is late", "zainab"),
+        ("hi, casimir speaking", "casimir"),
+        ("Hello, Berenike here, my order is late", "Berenike"),
+        ("this is ottavio, the lamp flickers", "ottavio"),
+        ("my name is ruth okonkwo", "ruth okonkwo"),
+        ("please ask for Wilfred at the door", "Wilfred"),
+        ("leave it with my neighbour Ingeborg", "Ingeborg"),
+    ],
+)
+def test_names_in_lower_case_or_bare_after_a_cue(
+    detector: PiiDetector, text: str, name: str
+) -> None:
+    assert found(detector, text) == [("PERSON", name)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cheers mate",
+        "thanks, support",
+        "this is ridiculous, where is my order?",
+        "it's invalid, the form says",
+        "i'm confused and a bit annoyed",
+        "can I ask for a refund?",
+        "thanks again",
+    ],
+)
+def test_chat_words_after_a_cue_are_no_names(detector: PiiDetector, text: str) -> None:
+    assert detector.find(text) == []
 
 
 def test_overlapping_spans_resolve_to_the_surer_type(detector: PiiDetector) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import phonenumbers
 
-from lab.privacy.dataset import Message, counts, luhn_check_digit, unmark
+from lab.privacy.dataset import Message, Span, counts, luhn_check_digit, unmark
 from supportbot.settings import PII_ENTITIES, PROJECT_ROOT
 
 SOURCE = Path(__file__).with_name("holdout_source.txt")
@@ -27,12 +27,14 @@ SEPARATOR = "~~~"
 # Regions the set's numbers without a country code are written for.
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "IE", "ES", "IT", "NL", "AU")
 IBAN_LENGTHS = {
-    "AT": 20, "BE": 16, "CH": 21, "DE": 22, "DK": 18, "ES": 24, "FR": 27,
-    "GB": 22, "IE": 22, "IT": 27, "NL": 18, "PL": 28, "PT": 25, "SE": 24,
+    "AT": 20, "BE": 16, "CH": 21, "CZ": 24, "DE": 22, "DK": 18, "ES": 24, "FI": 18,
+    "FR": 27, "GB": 22, "GR": 27, "HR": 21, "HU": 28, "IE": 22, "IT": 27, "LT": 20,
+    "LU": 20, "NL": 18, "NO": 15, "PL": 28, "PT": 25, "SE": 24, "SK": 24,
 }  # fmt: skip
 # Digit groups joined by single spaces or dashes, as card numbers are typed.
 DIGIT_RUN = re.compile(r"(?<![\w-])\d+(?:[ -]\d+)*(?![\w-])")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+LABEL = re.compile(r"\[\[.*?\]\]", re.DOTALL)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -95,14 +97,21 @@ def problems(message: Message) -> list[str]:
     return found
 
 
-def build(source: Path = SOURCE) -> list[Message]:
+def _unmark(block: str) -> tuple[str, tuple[Span, ...]]:
+    # unmark reads a label within one line; an address written on several lines is one label.
+    hidden = LABEL.sub(lambda label: label.group().replace("\n", "\0"), block)
+    text, spans = unmark(hidden)
+    return text.replace("\0", "\n"), spans
+
+
+def build(source: Path = SOURCE, split: str = SPLIT) -> list[Message]:
     blocks = source.read_text(encoding="utf-8").split(f"\n{SEPARATOR}\n")[1:]  # [0]: the header
     messages, errors = [], []
     for number, block in enumerate(blocks, start=1):
         if not block.strip():
             continue
-        text, spans = unmark(block.strip())
-        message = Message(text, spans, SPLIT, "hand-written")
+        text, spans = _unmark(block.strip())
+        message = Message(text, spans, split, "hand-written")
         errors += [f"message {number}: {problem}" for problem in problems(message)]
         messages.append(message)
     if errors:
@@ -110,12 +119,17 @@ def build(source: Path = SOURCE) -> list[Message]:
     return messages
 
 
-def main() -> None:
-    messages = build()
-    HOLDOUT.write_text("".join(m.to_json() + "\n" for m in messages), encoding="utf-8")
-    print(f"Wrote {len(messages)} messages to {HOLDOUT}")
-    for line in counts(messages, (SPLIT,)):
+def write(source: Path, target: Path, split: str) -> None:
+    """Convert a hand-written source to its JSONL set (holdout2.py reuses this for the second)."""
+    messages = build(source, split)
+    target.write_text("".join(m.to_json() + "\n" for m in messages), encoding="utf-8")
+    print(f"Wrote {len(messages)} messages to {target}")
+    for line in counts(messages, (split,)):
         print(line)
+
+
+def main() -> None:
+    write(SOURCE, HOLDOUT, SPLIT)
 
 
 if __name__ == "__main__":

@@ -89,7 +89,13 @@ def test_quick_benchmark_run(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     report = tmp_path / "privacy.md"
     assert main(["bench-privacy", "--quick", "--report", str(report)]) == 0
     out = capsys.readouterr().out
-    for expected in ("held-out set (the result)", "test split, seen during", "Presidio out", "p95"):
+    for expected in (
+        "held-out set 2 (the result)",
+        "held-out set 1, scored before the improvements",
+        "test split, seen during",
+        "Presidio out",
+        "p95",
+    ):
         assert expected in out
     assert "## Detection" in report.read_text()
     assert "Quick run" in report.read_text()

@@ -1,4 +1,4 @@
-"""The held-out PII set: what the converter writes, its size, its independence, its label checks."""
+"""The held-out PII sets: what the converter writes, their size, independence, label checks."""
 
 from __future__ import annotations
 
@@ -6,14 +6,21 @@ from pathlib import Path
 
 import pytest
 
+from lab.privacy import holdout2
 from lab.privacy.dataset import Message, Span, read
-from lab.privacy.holdout import HOLDOUT, SPLIT, build, problems
+from lab.privacy.holdout import HOLDOUT, SOURCE, SPLIT, build, problems
 from supportbot.settings import PII_ENTITIES
 
 
-def test_the_committed_holdout_is_what_the_converter_writes() -> None:
-    committed = HOLDOUT.read_text(encoding="utf-8")
-    assert committed == "".join(message.to_json() + "\n" for message in build())
+@pytest.mark.parametrize(
+    ("source", "target", "split"),
+    [(SOURCE, HOLDOUT, SPLIT), (holdout2.SOURCE, holdout2.HOLDOUT, holdout2.SPLIT)],
+)
+def test_each_committed_holdout_is_what_the_converter_writes(
+    source: Path, target: Path, split: str
+) -> None:
+    committed = target.read_text(encoding="utf-8")
+    assert committed == "".join(message.to_json() + "\n" for message in build(source, split))
 
 
 def test_the_holdout_is_large_covers_every_type_and_shares_nothing_with_the_old_set() -> None:
@@ -29,6 +36,19 @@ def test_the_holdout_is_large_covers_every_type_and_shares_nothing_with_the_old_
     assert not {m.text[s.start : s.end].lower() for m in messages for s in m.spans} & old_values
 
 
+def test_the_second_holdout_is_larger_and_shares_nothing_with_the_dev_set_or_the_first() -> None:
+    messages = read(holdout2.HOLDOUT)
+    assert len(messages) >= 200
+    assert sum(not message.spans for message in messages) >= 60
+    assert {message.split for message in messages} == {holdout2.SPLIT}
+    for entity in PII_ENTITIES:
+        assert sum(s.entity == entity for m in messages for s in m.spans) >= 25, entity
+    earlier = read() + read(HOLDOUT)
+    earlier_values = {m.text[s.start : s.end].lower() for m in earlier for s in m.spans}
+    assert not {m.text for m in messages} & {m.text for m in earlier}
+    assert not {m.text[s.start : s.end].lower() for m in messages for s in m.spans} & earlier_values
+
+
 def test_the_converter_computes_offsets_from_the_markup(tmp_path: Path) -> None:
     source = tmp_path / "source.txt"
     source.write_text(
@@ -39,6 +59,17 @@ def test_the_converter_computes_offsets_from_the_markup(tmp_path: Path) -> None:
     assert first.text == "Thanks,\nAda Lovelace +44 7846 392017"
     assert first.spans == (Span(8, 20, "PERSON"), Span(21, 36, "PHONE_NUMBER"))
     assert (second.text, second.spans) == ("order 100234", ())
+
+
+def test_an_address_written_on_several_lines_is_one_label(tmp_path: Path) -> None:
+    source = tmp_path / "source.txt"
+    source.write_text(
+        "# header\n~~~\nSend it to\n[[2 Elm Row\nLeeds LS6 1AB|STREET_ADDRESS]]\n~~~\n"
+    )
+    (message,) = build(source, holdout2.SPLIT)
+    assert message.text == "Send it to\n2 Elm Row\nLeeds LS6 1AB"
+    assert message.spans == (Span(11, 34, "STREET_ADDRESS"),)
+    assert message.split == holdout2.SPLIT
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from supportbot.console.auth import AuthError
 from supportbot.crm.models import utcnow
 from supportbot.rasa_client import RasaRequestError, RasaUnavailable
@@ -412,7 +414,6 @@ def _training_data(args: argparse.Namespace) -> int:
 
 def _customer_erase(args: argparse.Namespace) -> int:
     """Erase a customer on request (the right to be forgotten): 0 done, 2 unknown customer."""
-    from sqlalchemy.exc import SQLAlchemyError
 
     from supportbot.console.audit import COMMAND_LINE
     from supportbot.privacy.erasure import conversations_of, erase_customer
@@ -666,6 +667,10 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
         return 2
     except (ValueError, FileNotFoundError, RasaUnavailable, RasaRequestError, AuthError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as error:
+        # The type only: a database error's text quotes its SQL parameters (an email, a note).
+        print(f"error: a database failed ({type(error).__name__})", file=sys.stderr)
         return 1
 
 

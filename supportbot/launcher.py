@@ -102,6 +102,14 @@ class Service:
             self._log = None
 
 
+def make_data_private(data_dir: Path) -> None:
+    """Owner-only modes for the SQLite files an older version created world-readable (new ones
+    are created 0600 under umask 077)."""
+    for path in data_dir.glob("*.db*"):
+        if path.is_file() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
 def open_private(path: Path) -> IO[bytes]:
     """`path` emptied (or created) for writing, readable by its owner only, as it already was
     when an older version made it readable by others."""
@@ -261,6 +269,7 @@ def launch(settings: Settings | None = None) -> int:
     try:
         _check_prerequisites(settings)
         _check_stores(settings)
+        make_data_private(settings.data_dir)
         started_at = time.monotonic()
         for service in all_services:
             print(f"== Starting {service.name} (log: {service.log_path})")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 from collections import OrderedDict
 from pathlib import Path
@@ -33,13 +34,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from assistant.environment import encoder_dir
 from common.encoder import FILES, Encoding, SentenceEncoder, token_vectors
 
-# Customer messages whose encodings are kept, by digest (about 0.2 MB each at 384 dimensions
-# for a 10-token message).
+# Customer messages whose encodings are kept, by keyed digest (about 16 KB each at 384
+# dimensions for a 10-token message).
 RECENT_MESSAGES = 512
-
-
-def _digest(text: str) -> bytes:
-    return hashlib.sha256(text.encode("utf-8")).digest()
 
 
 logger = logging.getLogger(__name__)
@@ -89,9 +86,11 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         # Training texts repeat across training runs of one process.
         self._cache: dict[str, Encoding] = {}
         # Customers' messages repeat too ("hi", "yes", a button's text), but their text is never
-        # kept (an erased conversation must not live on in memory): the recent encodings by a
-        # digest of the text, a bounded number.
+        # kept (an erased conversation must not live on in memory): the most recent encodings,
+        # by a digest keyed with a random key of this process (an unkeyed one of a short message
+        # could be guessed), a bounded number, so an erased message's encoding soon rolls out.
         self._recent: OrderedDict[bytes, Encoding] = OrderedDict()
+        self._digest_key = os.urandom(32)
 
     @classmethod
     def create(
@@ -131,9 +130,12 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         self._featurize(training_data.training_examples, keep=True)
         return training_data
 
+    def _digest(self, text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8"), key=self._digest_key).digest()
+
     def _remember(self, encodings: dict[str, Encoding]) -> None:
         for text, encoding in encodings.items():
-            self._recent[_digest(text)] = encoding
+            self._recent[self._digest(text)] = encoding
         while len(self._recent) > RECENT_MESSAGES:
             self._recent.popitem(last=False)
 
@@ -145,7 +147,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         with_text = [m for m in messages if m.get(TEXT) and m.get(TOKENS_NAMES[TEXT])]
         encodings: dict[str, Encoding] = {}
         for text in {m.get(TEXT) for m in with_text} - self._cache.keys():
-            recent = None if keep else self._recent.get(_digest(text))
+            recent = None if keep else self._recent.get(self._digest(text))
             if recent is not None:
                 encodings[text] = recent
         new_texts = sorted({m.get(TEXT) for m in with_text} - self._cache.keys() - encodings.keys())

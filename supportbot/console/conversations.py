@@ -458,7 +458,16 @@ FREE_TEXT_FIELDS = ("csat_comment", "notes")
 
 
 def masked_record(record: dict[str, Any], mask: Callable[[str], str]) -> dict[str, Any]:
-    return {**record, **{name: mask(record[name]) for name in FREE_TEXT_FIELDS if record[name]}}
+    """The record with its free text masked, and the customer's name and email too when their
+    types are masked (an export must not hold in a column what it masks in the text)."""
+    masked = {**record, **{name: mask(record[name]) for name in FREE_TEXT_FIELDS if record[name]}}
+    customer = record.get("customer")
+    if customer:
+        masked["customer"] = {
+            **customer,
+            **{field: mask(customer[field]) for field in ("name", "email") if customer.get(field)},
+        }
+    return masked
 
 
 def masked_messages(

@@ -110,3 +110,22 @@ def test_agent_reply_to_an_unreachable_web_app_is_a_clear_error(monkeypatch, cap
     monkeypatch.setenv("SUPPORTBOT_API_TOKEN", "sbt_not-a-live-token")
     assert main(["agent", "reply", "abc", "hello", "--url", "http://127.0.0.1:9"]) == 1
     assert "cannot be reached (ConnectError)" in capsys.readouterr().err
+
+
+def test_a_database_error_is_named_by_its_type_never_its_parameters(
+    capsys: pytest.CaptureFixture[str],
+):
+    import argparse
+
+    from sqlalchemy.exc import OperationalError
+
+    from supportbot.cli import run_command
+
+    def failing(args: argparse.Namespace) -> int:
+        raise OperationalError("UPDATE customers SET email=?", ("ada@example.com",), Exception())
+
+    parser = argparse.ArgumentParser()
+    parser.set_defaults(handler=failing)
+    assert run_command(parser, []) == 1
+    err = capsys.readouterr().err
+    assert "OperationalError" in err and "ada@example.com" not in err

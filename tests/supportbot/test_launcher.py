@@ -156,3 +156,20 @@ def test_reachable_stores_pass(tmp_path: Path, settings: Settings):
         }
     )
     launcher._check_stores(reachable)
+
+
+def test_sqlite_files_an_older_version_left_readable_become_owner_only(tmp_path: Path):
+    from supportbot.launcher import make_data_private
+
+    for name in ("crm.db", "tracker.db", "tracker.db-wal"):
+        (tmp_path / name).write_bytes(b"x")
+        (tmp_path / name).chmod(0o644)
+    (tmp_path / "notes.txt").write_text("not ours")
+    (tmp_path / "notes.txt").chmod(0o644)
+    make_data_private(tmp_path)
+    assert {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()} == {
+        "crm.db": 0o600,
+        "tracker.db": 0o600,
+        "tracker.db-wal": 0o600,
+        "notes.txt": 0o644,
+    }

@@ -308,7 +308,12 @@ def test_one_conversation_with_its_transcript(console: TestClient, rasa: FakeRas
     assert detail["conversation"]["tags"] == ["vip"]
     assert [m["text"] for m in detail["messages"]] == ["where is my order?", "=Let me look."]
     exported = console.get("/api/console/conversations/conv-a/export").json()
-    assert exported == {"conversation": detail["conversation"], "messages": detail["messages"]}
+    # The export masks the customer's email as it masks emails in the text (default types).
+    customer = {**detail["conversation"]["customer"], "email": "<EMAIL_ADDRESS>"}
+    assert exported == {
+        "conversation": {**detail["conversation"], "customer": customer},
+        "messages": detail["messages"],
+    }
     response = console.get("/api/console/conversations/conv-a/export", params={"format": "csv"})
     assert 'filename="conversation-conv-a.csv"' in response.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(response.text, newline="")))
@@ -357,6 +362,7 @@ def test_exports_mask_personal_data_in_free_text_and_messages(
     ]
     for text in exports:
         assert EMAIL not in text and CARD not in text and "<CREDIT_CARD>" in text
+        assert "zoe.quinn@example.org" not in text  # the customer's own email column
 
 
 def test_rasa_down_leaves_the_crm_record(console: TestClient, rasa: FakeRasa):

@@ -387,8 +387,9 @@ def format_section(run: Run) -> tuple[str, bool]:
         "the Luhn check is labelled as no card; order numbers, invoice ids, amounts and dates as "
         "nothing.",
         "- supportbot.privacy.pii: Presidio's email, phone (libphonenumber, regions "
-        "US GB IE AU IN DE FR ES IT NL, any with +country code), card (Luhn) and IBAN "
-        '(checksum) recognisers; spaCy\'s PERSON and phrases ("my name is", sign-offs); our '
+        "US GB IE AU IN DE FR ES IT NL, any with +country code) and IBAN (checksum) "
+        "recognisers; our card recogniser (the networks' number ranges and lengths, Luhn); "
+        'spaCy\'s PERSON and phrases ("my name is", sign-offs, "X here"); our '
         "street-address patterns; the shop's references (orders, invoices, refunds, tickets, "
         "SKUs, tracking numbers, amounts, dates) shield what they cover; overlaps resolved by "
         "type; score threshold 0.4.",

@@ -481,7 +481,7 @@ DEV_HAND_WRITTEN = [
     "cheers, [[nell|PERSON]] x",
     "please ask for [[Ulrike|PERSON]], she ordered it",
     "my manager [[Tobias|PERSON]] approved the invoice",
-    "[[Hamid|PERSON]] at reception will sign for it",
+    "[[Tobias|PERSON]] at reception will sign for it",
     "im [[radomir|PERSON]], order 100918 is missing a lid",
     "this is taking forever.",
     "it's arrived, but broken.",

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from supportbot.console.auth import Agents
 from supportbot.console.models import AgentRole
+from supportbot.settings import WebGuards
 from supportbot.store import crm_session
 from tests.stack import WEB_PORT, Stack, serving
 
@@ -30,7 +32,10 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def web_url(stack: Stack) -> Iterator[str]:
     """The real web app on the port the stack's socket.io channel allows."""
-    with serving(stack.web_settings(), WEB_PORT) as url:
+    # The browser tests sign in more than login_per_client allows a minute from one address
+    # (the limit itself is tested in tests/integration/test_security.py).
+    settings = replace(stack.web_settings(), web_guards=WebGuards(login_per_client="600/minute"))
+    with serving(settings, WEB_PORT) as url:
         yield url
 
 

@@ -35,7 +35,7 @@ PLACEHOLDER = "<UNREDACTED_TEXT_WITHHELD>"
 # The call itself takes about a millisecond, in threads of its own on the action server. Kept
 # short: with a hung action server the customer already waited SUPPORTBOT_ACTION_TIMEOUT (3 s)
 # for the apology, and this comes on top of it.
-TIMEOUT_SECONDS = 1.0
+TIMEOUT_SECONDS = 3.0
 REDACT_PATH = "/privacy/redact"
 # Metadata a customer message may carry that would let whoever reads the table act as the
 # customer (a signed token is valid for its whole lifetime).

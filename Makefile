@@ -11,6 +11,7 @@ RESULTS := var/results
 MODEL_DIR := models
 ENCODER := var/encoder/model.onnx
 SENTIMENT := var/sentiment/head.json
+ESCALATION := var/escalation/model.json
 VENDOR := supportbot/web/static/vendor/.built
 # The packages by runtime: Rasa's (Python 3.10), the application's and the lab's (3.11).
 PY_SOURCES := common assistant supportbot actions lab tests
@@ -24,7 +25,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 RASA := env $$($(VENV)/bin/supportbot env) $(RASA_VENV)/bin/rasa
 
 .PHONY: help setup run db train test test-fast lint lint-python lint-js types types-app types-lab types-assistant \
-	audit validate test-stories test-nlu pytest test-assistant bench-retrieval bench-sentiment \
+	audit validate test-stories test-nlu pytest test-assistant bench-retrieval bench-sentiment bench-escalation \
 	bench-nlu bench-load bench-privacy clean
 
 help:
@@ -35,13 +36,14 @@ help:
 	@echo "make db | clean"
 	@echo "make bench-retrieval   knowledge-base retrieval benchmark -> reports/retrieval.md"
 	@echo "make bench-sentiment   sentiment model vs VADER on TweetEval + airline tweets -> reports/sentiment.md"
+	@echo "make bench-escalation  learned escalation decision vs the old rule -> reports/escalation.md"
 	@echo "make bench-load        the whole bot under load vs a stock rasa init bot -> reports/load.md"
 	@echo "make bench-privacy     PII detection vs stock Presidio on data/privacy -> reports/privacy.md"
 	@echo "                       (BENCH_LOAD_ARGS='--quick' for a smoke run)"
 	@echo "make bench-nlu         stock Rasa pipeline vs the project's on public NLU sets -> reports/nlu.md"
 	@echo "                       (resumable; BENCH_NLU_ARGS='--quick' or '--dataset braun', see README)"
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed $(ENCODER) $(SENTIMENT) $(VENDOR)
+setup: $(VENV)/.installed $(RASA_VENV)/.installed $(ENCODER) $(SENTIMENT) $(ESCALATION) $(VENDOR)
 
 # Front-end libraries from the npm registry, pinned by package-lock.json (never a CDN).
 $(VENDOR): package.json package-lock.json scripts/build-assets
@@ -69,6 +71,11 @@ $(ENCODER): $(VENV)/.installed lab/export_encoder.py
 # The sentiment head: logistic regression on the encoder's vectors, from data/sentiment/ (~30 s).
 $(SENTIMENT): $(ENCODER) lab/sentiment/train.py supportbot/sentiment/features.py $(wildcard data/sentiment/*.tsv)
 	$(VENV)/bin/python -m lab.sentiment.train --out $(dir $@)
+
+# The escalation decision: logistic regression on conversation features, from
+# data/escalation/train.jsonl, scored by the sentiment head (a few seconds).
+$(ESCALATION): $(SENTIMENT) lab/escalation/train.py lab/escalation/snippets.py supportbot/escalation.py data/escalation/train.jsonl
+	$(VENV)/bin/python -m lab.escalation.train --out $(dir $@)
 
 db: setup
 	$(VENV)/bin/supportbot db migrate
@@ -140,8 +147,7 @@ test-stories: $(MODEL)
 test-nlu: $(MODEL)
 	@mkdir -p $(RESULTS)
 	$(RASA_VENV)/bin/python -m lab.nlu_bench.evaluate --model $(MODEL) \
-	  --nlu tests/nlu/heldout.yml --output $(RESULTS)/nlu-heldout.json
-	$(RASA_VENV)/bin/python -m lab.nlu_bench.evaluate --model $(MODEL) \
+	  --nlu tests/nlu/heldout.yml --output $(RESULTS)/nlu-heldout.json \
 	  --nlu tests/nlu/bitext_test.yml --output $(RESULTS)/nlu-bitext-test.json
 	$(VENV)/bin/supportbot-lab nlu-report $(RESULTS)/nlu-heldout.json $(RESULTS)/nlu-bitext-test.json
 
@@ -160,6 +166,10 @@ bench-retrieval: setup
 # The sentiment model vs VADER on TweetEval and the airline tweets, latency, targets.
 bench-sentiment: setup
 	$(VENV)/bin/supportbot-lab bench-sentiment
+
+# The escalation decision vs the old rule on the untouched test part of data/escalation.
+bench-escalation: setup
+	$(VENV)/bin/supportbot-lab bench-escalation
 
 # PII detection (supportbot.privacy.pii) vs stock Presidio on the labelled set, latency, targets
 # (about a minute). Rewrites only the Detection section of reports/privacy.md.

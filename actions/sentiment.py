@@ -3,7 +3,8 @@
 Rasa runs `action_analyse_message` after each customer message, through the custom slot
 mappings of `sentiment` and `escalation_reason` (domain.yml). It records the sentiment in the
 tracker (the `sentiment` slot event right after the message) and in the CRM interaction, and
-logs an escalation decision with its reason.
+asks the learned escalation decision (supportbot.escalation) about the customer's recent
+messages; a hand-over is logged with its probability and the features that drove it.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import logging
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
 from actions.crm import CRMUnavailable, run_for_customer, run_in_crm
-from supportbot.escalation import escalation_reason
+from supportbot.encoder import get_sentence_encoder
+from supportbot.escalation import MAX_TURNS, Decision, Turn, get_escalation_model
 from supportbot.sentiment import Sentiment, VaderSentiment, get_sentiment_model
 from supportbot.store import CRM
 
@@ -32,15 +35,51 @@ logger = logging.getLogger(__name__)
 _lexicon: VaderSentiment | None = None
 
 
-def _analyse(text: str) -> tuple[str, Sentiment, float]:
-    """The model's sentiment, and VADER's compound as the message's intensity."""
+def _analyse(text: str) -> tuple[str, Sentiment, float, np.ndarray]:
+    """The model's sentiment, VADER's compound as the message's intensity, and the message's
+    sentence vector (the escalation decision reads its wording)."""
     global _lexicon
     model = get_sentiment_model()
     (sentiment,) = model.analyse([text])
     if _lexicon is None:
         _lexicon = VaderSentiment()
     (intensity,) = _lexicon.analyse([text])
-    return model.name, sentiment, intensity.score
+    (encoding,) = get_sentence_encoder().encode([text])
+    return model.name, sentiment, intensity.score, encoding.sentence_vector
+
+
+def _earlier_turns(tracker: Tracker) -> list[Turn]:
+    """This session's earlier customer messages with the scores recorded right after each.
+
+    Button payloads and messages whose analysis failed have no scores and are left out.
+    """
+    events = tracker.events
+    start = 0
+    for index in range(len(events) - 1, -1, -1):
+        if events[index].get("event") == "session_started":
+            start = index
+            break
+    turns: list[Turn] = []
+    text: str | None = None
+    for event in events[start:]:
+        kind = event.get("event")
+        if kind == "user":
+            text = event.get("text") or None
+        elif kind == "slot" and event.get("name") == "sentiment" and text is not None:
+            value = event.get("value")
+            if isinstance(value, dict) and "score" in value and "intensity" in value:
+                turns.append(Turn(text, float(value["score"]), float(value["intensity"])))
+            text = None
+    # The newest user event is the message being analysed: it has no slot event yet.
+    return turns[-(MAX_TURNS - 1) :] if MAX_TURNS > 1 else []
+
+
+def _decide(turns: list[Turn], tier: str | None, vector: np.ndarray) -> Decision | None:
+    try:
+        return get_escalation_model().decide(turns, tier, vector)
+    except Exception as error:  # without a decision the bot carries on; the log says why
+        logger.error("Escalation decision failed: %s", type(error).__name__)
+        return None
 
 
 def _already_analysed(tracker: Tracker) -> bool:
@@ -78,7 +117,7 @@ class ActionAnalyseMessage(Action):
                 )
             return [SlotSet("sentiment", None)]
         try:
-            model_name, sentiment, intensity = await asyncio.to_thread(_analyse, text)
+            model_name, sentiment, intensity, vector = await asyncio.to_thread(_analyse, text)
         except Exception as error:  # the conversation goes on without a sentiment
             # The type only: an error's text (a database's, say) can quote the customer.
             logger.error("Sentiment analysis failed: %s", type(error).__name__)
@@ -94,18 +133,24 @@ class ActionAnalyseMessage(Action):
                 },
             )
         ]
+        turns = [*_earlier_turns(tracker), Turn(text, sentiment.score, intensity)]
         try:
-            reason = await self._record(tracker, intent, sentiment, intensity)
+            reason = await self._record(tracker, intent, sentiment, turns, vector)
         except CRMUnavailable:
-            # Without the CRM there is no history; the message alone may still call for a person.
-            reason = escalation_reason([sentiment.score], intensity=intensity)
+            # Without the CRM there is no tier; the messages alone may still call for a person.
+            decision = _decide(turns, None, vector)
+            reason = decision.reason if decision and decision.escalate else None
         if reason:
             events.append(SlotSet("escalation_reason", reason))
         return events
 
     @staticmethod
     async def _record(
-        tracker: Tracker, intent: str | None, sentiment: Sentiment, intensity: float
+        tracker: Tracker,
+        intent: str | None,
+        sentiment: Sentiment,
+        turns: list[Turn],
+        vector: np.ndarray,
     ) -> str | None:
         sender_id = tracker.sender_id
 
@@ -119,16 +164,16 @@ class ActionAnalyseMessage(Action):
             tier = crm.profiles.get_or_refresh(customer_id).tier if customer_id else None
             if interaction.handoff:  # already with a person
                 return None
-            scores = [float(m["score"]) for m in interaction.message_sentiments]
-            reason = escalation_reason(scores, tier, intensity)
-            if reason:
-                crm.decisions.log(
-                    sender_id,
-                    "escalate",
-                    f"Handed to a person: {reason}.",
-                    customer_id=customer_id,
-                    details={"scores": scores, "tier": tier, "intensity": intensity},
-                )
-            return reason
+            decision = _decide(turns, tier, vector)
+            if decision is None or not decision.escalate:
+                return None
+            crm.decisions.log(
+                sender_id,
+                "escalate",
+                f"Handed to a person: {decision.reason}.",
+                customer_id=customer_id,
+                details={**decision.details(), "tier": tier},
+            )
+            return decision.reason
 
         return await run_for_customer(tracker, work)

@@ -84,12 +84,14 @@ async def _warm_up(app: Sanic) -> None:
 def load_models() -> None:
     """Load and run once what actions use on a customer's first message; a failure (the CRM
     not reachable yet) is logged and left to the first message, as before."""
+    from supportbot.escalation import get_escalation_model
     from supportbot.kb import get_knowledge_base
     from supportbot.sentiment import get_sentiment_model
 
     try:
         masked("call me on 0123 456789")  # the configured types: spaCy only for names, addresses
         get_sentiment_model().analyse(["hello"])
+        get_escalation_model()
         get_knowledge_base().answer("how do I return an item?")
     except Exception as error:  # the server must still start: readiness names a missing store
         logger.warning("Could not load the models ahead of time: %s", type(error).__name__)

@@ -93,6 +93,16 @@ def _bench_retrieval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_escalation(args: argparse.Namespace) -> int:
+    from lab.escalation.benchmark import REPORT, run_benchmark
+
+    text, _met = run_benchmark(args.report or REPORT, log=lambda line: print(line, flush=True))
+    print()
+    print(text)
+    # The targets are the issue's; missing them is a finding, not a crash (the report says so).
+    return 0
+
+
 def _bench_sentiment(args: argparse.Namespace) -> int:
     from lab.sentiment.benchmark import REPORT, run_benchmark
 
@@ -228,6 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--report", type=Path, default=None, help="markdown output (default: reports/sentiment.md)"
     )
     bench.set_defaults(handler=_bench_sentiment)
+    bench = commands.add_parser(
+        "bench-escalation",
+        help="the learned escalation decision vs the old rule on data/escalation/test.jsonl",
+    )
+    bench.add_argument(
+        "--report", type=Path, default=None, help="markdown output (default: reports/escalation.md)"
+    )
+    bench.set_defaults(handler=_bench_escalation)
     bench = commands.add_parser(
         "bench-privacy",
         help="PII detection vs stock Presidio on data/privacy (writes reports/privacy.md)",

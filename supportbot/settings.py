@@ -223,6 +223,8 @@ class Settings:
     sentiment_dir: Path = PROJECT_ROOT / "var" / "sentiment"
     # A Hugging Face model id or local directory to use instead of the built-in sentiment head.
     sentiment_model: str | None = None
+    # The learned escalation decision, trained at setup like the sentiment head.
+    escalation_dir: Path = PROJECT_ROOT / "var" / "escalation"
     # Where the console collects the customer messages agents mark as training data.
     review_file: Path = PROJECT_ROOT / "var" / "review" / "nlu_review.yml"
     # The public datasets the lab trains and evaluates on (the assistant runs without them).
@@ -316,6 +318,9 @@ class Settings:
                 env.get("SUPPORTBOT_SENTIMENT_DIR", "") or PROJECT_ROOT / "var" / "sentiment"
             ),
             sentiment_model=env.get("SENTIMENT_MODEL", "").strip() or None,
+            escalation_dir=Path(
+                env.get("SUPPORTBOT_ESCALATION_DIR", "") or PROJECT_ROOT / "var" / "escalation"
+            ),
             review_file=Path(
                 env.get("SUPPORTBOT_REVIEW_FILE", "") or data_dir / "review" / "nlu_review.yml"
             ),

@@ -1,11 +1,13 @@
 """Parse test messages with a trained Rasa NLU model, one at a time. Runs in .venv-rasa only.
 
     python -m lab.nlu_bench.evaluate --model M.tar.gz --input cases.json --output preds.json
-    python -m lab.nlu_bench.evaluate --model M.tar.gz --nlu test.yml --output results.json
+    python -m lab.nlu_bench.evaluate --model M.tar.gz --nlu test.yml --output results.json \
+        [--nlu other.yml --output other.json ...]
 
 With `--nlu` the gold cases come from a Rasa NLU file (read by Rasa itself) and are written to
-the output beside the predictions, for `supportbot-lab nlu-report` to score. Imports nothing but the
-standard library and rasa, so it works in the Rasa environment.
+the output beside the predictions, for `supportbot-lab nlu-report` to score. Several `--nlu`
+files, each with its `--output` in the same order, share one model load (about 20 s each).
+Imports nothing but the standard library and rasa, so it works in the Rasa environment.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def _prediction(parsed: dict[str, Any], seconds: float) -> dict[str, Any]:
     }
 
 
-async def _run(model: str, texts: list[str]) -> tuple[float, list[dict[str, Any]]]:
+async def _run(model: str, batches: list[list[str]]) -> tuple[float, list[list[dict[str, Any]]]]:
     from rasa.core.agent import Agent
     from rasa.utils.log_utils import configure_structlog
 
@@ -54,14 +56,17 @@ async def _run(model: str, texts: list[str]) -> tuple[float, list[dict[str, Any]
     started = time.perf_counter()
     agent = Agent.load(model)
     load_seconds = time.perf_counter() - started
-    for text in texts[:WARM_UP]:
+    for text in batches[0][:WARM_UP]:
         await agent.parse_message(text)
-    predictions = []
-    for text in texts:
-        began = time.perf_counter()
-        parsed = await agent.parse_message(text)
-        predictions.append(_prediction(parsed, time.perf_counter() - began))
-    return load_seconds, predictions
+    results = []
+    for texts in batches:
+        predictions = []
+        for text in texts:
+            began = time.perf_counter()
+            parsed = await agent.parse_message(text)
+            predictions.append(_prediction(parsed, time.perf_counter() - began))
+        results.append(predictions)
+    return load_seconds, results
 
 
 def gold_cases(nlu_file: str) -> list[dict[str, Any]]:
@@ -86,24 +91,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", help="JSON list of {text, ...}")
-    source.add_argument("--nlu", help="a Rasa NLU file: its gold cases go into the output")
-    parser.add_argument("--output", required=True)
+    source.add_argument(
+        "--nlu", action="append", help="a Rasa NLU file: its gold cases go into its output"
+    )
+    parser.add_argument("--output", action="append", required=True, help="one per input")
     args = parser.parse_args(argv)
-    cases = None
     if args.nlu:
-        cases = gold_cases(args.nlu)
-        texts = [str(case["text"]) for case in cases]
+        if len(args.nlu) != len(args.output):
+            parser.error("give one --output for each --nlu file, in the same order")
+        sources = list(args.nlu)
+        all_cases: list[list[dict[str, Any]] | None] = [gold_cases(path) for path in sources]
+        batches = [[str(case["text"]) for case in cases or []] for cases in all_cases]
     else:
+        if len(args.output) != 1:
+            parser.error("--input takes one --output")
+        sources = [args.input]
+        all_cases = [None]
         with open(args.input, encoding="utf-8") as handle:
-            texts = [case["text"] for case in json.load(handle)]
-    if not texts:
-        parser.error(f"no messages in {args.nlu or args.input}")
-    load_seconds, predictions = asyncio.run(_run(args.model, texts))
-    output: dict[str, Any] = {"load_seconds": load_seconds, "predictions": predictions}
-    if cases is not None:
-        output["cases"] = cases
-    with open(args.output, "w", encoding="utf-8") as handle:
-        json.dump(output, handle)
+            batches = [[case["text"] for case in json.load(handle)]]
+    for source_path, texts in zip(sources, batches, strict=True):
+        if not texts:
+            parser.error(f"no messages in {source_path}")
+    load_seconds, results = asyncio.run(_run(args.model, batches))
+    for output_path, cases, predictions in zip(args.output, all_cases, results, strict=True):
+        output: dict[str, Any] = {"load_seconds": load_seconds, "predictions": predictions}
+        if cases is not None:
+            output["cases"] = cases
+        with open(output_path, "w", encoding="utf-8") as handle:
+            json.dump(output, handle)
     return 0
 
 

@@ -1,0 +1,1 @@
+"""The escalation decision: its labelled snippets, training and benchmark against the old rule."""

@@ -2,7 +2,10 @@
 
 The answer is given only when the best article's similarity clears the threshold calibrated on
 a dev set (data/kb/threshold.json); below it the customer picks from the closest articles or is
-offered a person. Every choice is logged with its score as a decision.
+offered a person. A complaint is not a question: when the intent is `complaint` or the message
+is strongly negative, no article is given as the answer; the customer is offered a complaint
+ticket or a person, with the closest article as one choice. Every choice is logged with its
+score as a decision.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from rasa_sdk import Action
 
 from actions.crm import CRMUnavailable, run_for_customer
+from supportbot.escalation import NEGATIVE
 from supportbot.kb import Answer, get_knowledge_base
 
 if TYPE_CHECKING:
@@ -27,6 +31,20 @@ logger = logging.getLogger(__name__)
 # Below the threshold, articles this close are still worth offering as "did you mean".
 CLARIFY_MARGIN = 0.15
 MAX_CHOICES = 2
+
+
+def complaint_score(intent: str | None, sentiment: object) -> float | None:
+    """The sentiment score that makes this message a complaint rather than a question, or None.
+
+    A `complaint` intent always counts (its score, or -1 without one); otherwise a score at or
+    below the escalation decision's "negative" (-0.5).
+    """
+    score = sentiment.get("score") if isinstance(sentiment, dict) else None
+    if intent == "complaint":
+        return float(score) if isinstance(score, int | float) else -1.0
+    if isinstance(score, int | float) and score <= NEGATIVE:
+        return float(score)
+    return None
 
 
 class ActionAnswerQuestion(Action):
@@ -51,9 +69,39 @@ class ActionAnswerQuestion(Action):
             logger.error("Knowledge base lookup failed: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_kb_unavailable")
             return []
-        kind, reason = self._reply(dispatcher, answer)
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        score = complaint_score(intent, tracker.get_slot("sentiment"))
+        if score is not None:
+            kind, reason = self._acknowledge_complaint(dispatcher, answer, intent, score)
+        else:
+            kind, reason = self._reply(dispatcher, answer)
         await _log(tracker, kind, reason, answer)
         return []
+
+    @staticmethod
+    def _acknowledge_complaint(
+        dispatcher: CollectingDispatcher, answer: Answer, intent: str | None, score: float
+    ) -> tuple[str, str]:
+        buttons = [
+            {"title": "Report the problem", "payload": "/complaint"},
+            {"title": "Talk to a person", "payload": "/contact_human_agent"},
+        ]
+        best = answer.best
+        offered = best is not None and best.score >= answer.threshold - CLARIFY_MARGIN
+        if offered and best is not None:
+            # The article's title sends it back as a question, as in "did you mean".
+            buttons.append({"title": best.title, "payload": best.title})
+        dispatcher.utter_message(response="utter_complaint_acknowledged", buttons=buttons)
+        closest = (
+            f"'{best.slug}' ({best.score:.2f}) offered as a choice"
+            if offered and best
+            else ("no article close enough to offer")
+        )
+        return (
+            "kb_complaint",
+            f"A complaint, not a question (intent {intent}, sentiment {score:.2f}): no article as "
+            f"the answer; offered a complaint ticket and a person, {closest}.",
+        )
 
     @staticmethod
     async def _answer_chosen_intent(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from actions.knowledge import complaint_score
 from lab.escalation.rule import rule_escalates
 from lab.escalation.snippets import (
     TEST,
@@ -25,7 +26,9 @@ from lab.escalation.snippets import (
     read_snippets,
     score_turns,
 )
-from supportbot.escalation import EscalationModel, Turn, get_escalation_model
+from supportbot.encoder import get_sentence_encoder
+from supportbot.escalation import NEGATIVE, EscalationModel, Turn, get_escalation_model
+from supportbot.kb.retrieval import DEFAULT_SCORING
 from supportbot.sentiment import get_sentiment_model
 from supportbot.settings import PROJECT_ROOT
 
@@ -152,6 +155,7 @@ def run_benchmark(
             f"{decision.probability:.2f} | {'; '.join(decision.reasons) or '-'} | "
             f"{_word(rule_escalates(turns, tier))} |"
         )
+    lines += _complaint_answers(model, scored, test_part, log)
     lines += [
         "",
         f"Decision time (features and model, after the sentiment scores and the vector): p50 "
@@ -163,6 +167,59 @@ def run_benchmark(
         report.write_text(text)
         log(f"Wrote {report}")
     return text, met
+
+
+def _complaint_answers(
+    model: EscalationModel,
+    scored: Sequence[Sequence[Turn]],
+    snippets: Sequence[Snippet],
+    log: Callable[[str], None],
+) -> list[str]:
+    """How many complaints would get a retrieved article as their answer, before and after.
+
+    A complaint: any message scored at or below -0.5, and the last message of every snippet
+    labelled "a person now". It gets an article when the knowledge base is confident, the
+    escalation decision on the conversation up to it did not hand over first, and (after) the
+    complaint guard of actions/knowledge.py did not withhold it. Before: the old rule, no guard.
+    """
+    from lab.kb.calibrate import load_kb_from_files
+
+    encoder = get_sentence_encoder()
+    kb = load_kb_from_files(encoder, DEFAULT_SCORING)
+    texts = [turn.text for turns in scored for turn in turns]
+    log(f"Asking the knowledge base about {len(texts)} messages")
+    vectors = iter(encoding.sentence_vector for encoding in encoder.encode(texts))
+    complaints = before = after = 0
+    for turns, snippet in zip(scored, snippets, strict=True):
+        for index, turn in enumerate(turns):
+            vector = next(vectors)
+            last = index == len(turns) - 1
+            if not (turn.score <= NEGATIVE or (last and snippet.escalate)):
+                continue
+            complaints += 1
+            if not kb.answer(turn.text).confident:
+                continue
+            prefix = turns[: index + 1]
+            before += not rule_escalates(prefix, snippet.tier)
+            guarded = complaint_score(None, {"score": turn.score}) is not None
+            after += not guarded and not model.decide(prefix, snippet.tier, vector).escalate
+    return [
+        "",
+        "## Complaints are not questions",
+        "",
+        f"Of the test part's messages, {complaints} are complaints (scored <= {NEGATIVE} by the",
+        "sentiment model, or the last message of a snippet labelled 'a person now'). How many",
+        "would get a retrieved article as their answer (the knowledge base confident, no hand-over",
+        "first):",
+        "",
+        "| | complaints answered with an article |",
+        "| --- | ---: |",
+        f"| before: old rule, no complaint guard | {before} |",
+        f"| now: learned decision and complaint guard | {after} |",
+        "",
+        "The NLU intent is not part of this count (Rasa runs in its own environment); in the bot,",
+        "the `complaint` intent is guarded too.",
+    ]
 
 
 def _label(snippets: Sequence[Snippet], category: str) -> bool:

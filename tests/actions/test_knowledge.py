@@ -52,3 +52,33 @@ async def test_an_intent_without_an_article_asks_to_rephrase(crm_url, dispatcher
     await ActionAnswerQuestion().run(dispatcher, tracker, domain)
 
     assert [m.get("response") for m in dispatcher.messages] == ["utter_ask_rephrase"]
+
+
+async def test_a_complaint_is_not_answered_with_an_article(crm_url, dispatcher, domain):
+    # Issue 17: late again and unanswered emails, taken for `delivery_period` at low confidence.
+    text = "this is the third time my delivery is late and nobody answers my emails"
+    sentiment = {"label": "negative", "score": -0.85, "intensity": -0.45}
+    tracker = get_tracker(intent="delivery_period", text=text, slots={"sentiment": sentiment})
+    await ActionAnswerQuestion().run(dispatcher, tracker, domain)
+
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_complaint_acknowledged" and not message.get("text")
+    payloads = [button["payload"] for button in message["buttons"]]
+    assert payloads[:2] == ["/complaint", "/contact_human_agent"]
+    [(kind, reason)] = decisions(crm_url)
+    assert kind == "kb_complaint" and "sentiment -0.85" in reason
+
+
+async def test_the_complaint_intent_never_gets_an_article(crm_url, dispatcher, domain):
+    tracker = get_tracker(intent="complaint", text="do you deliver to spain?")
+    await ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_complaint_acknowledged"]
+
+
+async def test_a_mildly_negative_question_still_gets_its_article(crm_url, dispatcher, domain):
+    sentiment = {"label": "negative", "score": -0.3, "intensity": -0.2}
+    tracker = get_tracker(
+        intent="delivery_options", text="do you deliver to spain?", slots={"sentiment": sentiment}
+    )
+    await ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    assert "European Union" in dispatcher.messages[0]["text"]

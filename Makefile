@@ -148,8 +148,10 @@ test-nlu: $(MODEL)
 	@mkdir -p $(RESULTS)
 	$(RASA_VENV)/bin/python -m lab.nlu_bench.evaluate --model $(MODEL) \
 	  --nlu tests/nlu/heldout.yml --output $(RESULTS)/nlu-heldout.json \
+	  --nlu tests/nlu/heldout_blind.yml --output $(RESULTS)/nlu-heldout-blind.json \
 	  --nlu tests/nlu/bitext_test.yml --output $(RESULTS)/nlu-bitext-test.json
-	$(VENV)/bin/supportbot-lab nlu-report $(RESULTS)/nlu-heldout.json $(RESULTS)/nlu-bitext-test.json
+	$(VENV)/bin/supportbot-lab nlu-report $(RESULTS)/nlu-heldout.json \
+	  $(RESULTS)/nlu-heldout-blind.json $(RESULTS)/nlu-bitext-test.json
 
 pytest: setup $(MODEL)
 	scripts/ensure-chromium

@@ -22,6 +22,7 @@ from actions.crm import CRMUnavailable, run_for_customer, run_in_crm
 from supportbot.encoder import get_sentence_encoder
 from supportbot.escalation import MAX_TURNS, Decision, Turn, get_escalation_model
 from supportbot.sentiment import Sentiment, VaderSentiment, get_sentiment_model
+from supportbot.sentiment.features import normalise
 from supportbot.store import CRM
 
 if TYPE_CHECKING:
@@ -44,7 +45,8 @@ def _analyse(text: str) -> tuple[str, Sentiment, float, np.ndarray]:
     if _lexicon is None:
         _lexicon = VaderSentiment()
     (intensity,) = _lexicon.analyse([text])
-    (encoding,) = get_sentence_encoder().encode([text])
+    # The text as the sentiment head encoded it, so the shared encoder remembers it.
+    (encoding,) = get_sentence_encoder().encode([normalise(text)])
     return model.name, sentiment, intensity.score, encoding.sentence_vector
 
 

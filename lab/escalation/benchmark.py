@@ -30,6 +30,7 @@ from supportbot.encoder import get_sentence_encoder
 from supportbot.escalation import NEGATIVE, EscalationModel, Turn, get_escalation_model
 from supportbot.kb.retrieval import DEFAULT_SCORING
 from supportbot.sentiment import get_sentiment_model
+from supportbot.sentiment.features import normalise
 from supportbot.settings import PROJECT_ROOT
 
 REPORT = PROJECT_ROOT / "reports" / "escalation.md"
@@ -188,7 +189,8 @@ def _complaint_answers(
     kb = load_kb_from_files(encoder, DEFAULT_SCORING)
     texts = [turn.text for turns in scored for turn in turns]
     log(f"Asking the knowledge base about {len(texts)} messages")
-    vectors = iter(encoding.sentence_vector for encoding in encoder.encode(texts))
+    encodings = encoder.encode([normalise(text) for text in texts])
+    vectors = iter(encoding.sentence_vector for encoding in encodings)
     complaints = before = after = 0
     for turns, snippet in zip(scored, snippets, strict=True):
         for index, turn in enumerate(turns):

@@ -16,6 +16,7 @@ import numpy as np
 from supportbot.encoder import get_sentence_encoder
 from supportbot.escalation import MAX_TURNS, Turn
 from supportbot.sentiment import SentimentModel, VaderSentiment
+from supportbot.sentiment.features import normalise
 from supportbot.settings import PROJECT_ROOT
 
 DATA_DIR = PROJECT_ROOT / "data" / "escalation"
@@ -110,5 +111,6 @@ def score_turns(
 
 def last_message_vectors(snippets: Sequence[Snippet]) -> np.ndarray:
     """The MiniLM sentence vector of each snippet's last message, (n, 384), as at run time."""
-    encodings = get_sentence_encoder().encode([snippet.turns[-1] for snippet in snippets])
+    texts = [normalise(snippet.turns[-1]) for snippet in snippets]
+    encodings = get_sentence_encoder().encode(texts)
     return np.stack([encoding.sentence_vector for encoding in encodings]).astype(np.float64)

@@ -1,6 +1,9 @@
-"""The first stage of the two-stage fallback: "Did you mean ...?" in the customer's words.
+"""The fallbacks in the customer's words.
 
-Rasa's default asks "Did you mean 'track_order'?"; this names the intent the way a customer would.
+The first stage of the two-stage fallback asks "Did you mean ...?": Rasa's default asks "Did you
+mean 'track_order'?"; this names the intent the way a customer would. The last resort
+(action_default_fallback) offers a person, and says "still" only when the bot has already failed
+to understand the customer just before.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action
+from rasa_sdk.events import UserUtteranceReverted
 
 if TYPE_CHECKING:
     from rasa_sdk import Tracker
@@ -78,3 +82,38 @@ class ActionAskAffirmation(Action):
             ],
         )
         return []
+
+
+# Actions that mean the bot did not understand the customer's previous message(s).
+FALLBACK_ACTIONS = {"action_default_fallback", "action_two_stage_fallback"}
+# Actions that run on every turn and say nothing about whether the bot understood.
+_EVERY_TURN = {"action_listen", "action_extract_slots", "action_analyse_message"}
+
+
+def missed_just_before(events: list[dict[str, Any]]) -> bool:
+    """Whether a fallback ran since the bot last acted on something it understood: the
+    current miss is then a repeated one."""
+    for event in reversed(events):
+        if event.get("event") != "action":
+            continue
+        name = event.get("name")
+        if name in FALLBACK_ACTIONS:
+            return True
+        if name not in _EVERY_TURN:
+            return False  # the bot last did something it understood
+    return False
+
+
+class ActionDefaultFallback(Action):
+    """Rasa's action_default_fallback with the first miss worded as a first one."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        repeated = missed_just_before(tracker.events)
+        dispatcher.utter_message(response="utter_default_again" if repeated else "utter_default")
+        # As Rasa's own: the message it could not handle must not steer the next prediction.
+        return [UserUtteranceReverted()]

@@ -56,6 +56,9 @@ class VerifiedCustomerForm(FormValidationAction):
     form = ""
     # An anonymous customer names an order to verify with either way.
     about_an_order = True
+    # Said after refusing an order named with the request (the form then ends): how to ask
+    # about another order.
+    another_order_hint = ""
 
     def name(self) -> str:
         return f"validate_{self.form}"
@@ -148,13 +151,14 @@ class VerifiedCustomerForm(FormValidationAction):
             return self.check_order(order), True
 
         reason, refused_by_form = await run_for_customer(tracker, problem)
+        if reason and refused_by_form and started_by_this_message(tracker, self.form):
+            # The order came with the request itself ("re-route order 100001") and cannot be
+            # used here: the refusal is the whole answer, so the form ends instead of asking for
+            # an order number too. Asking again about another order starts it afresh.
+            dispatcher.utter_message(text=f"{reason} {self.another_order_hint}".strip())
+            return {"order_id": None, REQUESTED_SLOT: None}
         if reason:
             dispatcher.utter_message(text=reason)
-            if refused_by_form and started_by_this_message(tracker, self.form):
-                # The order came with the request itself ("re-route order 100001") and cannot
-                # be used here: the refusal is the whole answer, so the form ends instead of
-                # asking for an order number too. The customer can still name another order.
-                return {"order_id": None, REQUESTED_SLOT: None}
             return {"order_id": None}
         return {"order_id": order_number}
 

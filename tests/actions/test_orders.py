@@ -198,7 +198,9 @@ async def test_a_shipped_order_named_with_the_request_gets_one_answer(crm_url, d
 async def test_another_order_named_with_the_request_starts_the_form(crm_url, dispatcher, domain):
     verify(crm_url, ADA)
     tracker = activated_with(
-        get_tracker(text="what about order 100004 then?"), "change_address_form", order_id="100004"
+        get_tracker(text="change the address of order 100004"),
+        "change_address_form",
+        order_id="100004",
     )
 
     events = await ValidateChangeAddressForm().run(dispatcher, tracker, domain)

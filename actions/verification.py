@@ -306,6 +306,10 @@ class OwnedOrderAction(Action):
         order_number = parse_order_number(tracker.get_slot("order_id"))
 
         def work(crm: CRM, customer_id: int | None) -> OrderReply | None:
+            if customer_id is not None and order_number is None:
+                # The form refused the order named with the request and ended: it has said
+                # why, and there is nothing to act on.
+                return OrderReply("", [SlotSet("order_id", None)])
             if customer_id is None or order_number is None:
                 return None
             order = crm.orders.find_for_customer(customer_id, order_number)
@@ -316,7 +320,8 @@ class OwnedOrderAction(Action):
         reply = await run_for_customer(tracker, work)
         if reply is None:
             return not_verified_reply(dispatcher)
-        dispatcher.utter_message(text=reply.text, buttons=reply.buttons or [])
+        if reply.text:
+            dispatcher.utter_message(text=reply.text, buttons=reply.buttons or [])
         return [*reply.events, SlotSet("email", None)]
 
     def handle(self, crm: CRM, order: Order, tracker: Tracker) -> OrderReply:

@@ -237,3 +237,22 @@ async def test_an_ended_form_is_not_reopened_by_the_next_slot_to_ask(crm_url, di
     events = await _AskingMoreChangeAddressForm().run(dispatcher, tracker, domain)
 
     assert slot_events(events) == {"order_id": None, "requested_slot": None}
+
+
+async def test_the_submit_after_a_refused_order_says_nothing_more(crm_url, dispatcher, domain):
+    # Rasa runs the form's submit action once the form ended, refused or completed alike.
+    verify(crm_url, ADA)
+
+    events = await ActionChangeAddress().run(dispatcher, get_tracker(), domain)
+
+    assert dispatcher.messages == []
+    assert slot_events(events) == {"order_id": None, "email": None}
+    assert order_status(crm_url, 100001) is OrderStatus.SHIPPED
+
+
+async def test_an_anonymous_submit_without_an_order_is_still_not_verified(
+    crm_url, dispatcher, domain
+):
+    await ActionChangeAddress().run(dispatcher, get_tracker(), domain)
+
+    assert "couldn't verify" in texts(dispatcher)

@@ -127,3 +127,59 @@ async def test_a_miss_after_a_handled_request_is_a_first_miss_again(dispatcher, 
 def test_only_a_repeated_miss_says_still(domain):
     assert "still" not in domain["responses"]["utter_default"][0]["text"]
     assert "still" in domain["responses"]["utter_default_again"][0]["text"]
+
+
+def guessed(text: str, *ranking: str) -> dict:
+    """A message below the fallback threshold, with NLU's ranking."""
+    parse = {"intent": {"name": "nlu_fallback"}, "entities": [], **ranked(*ranking)}
+    return {"event": "user", "text": text, "parse_data": parse}
+
+
+def typed_answer_to_the_guess(intent: str) -> list[dict]:
+    """ "Do you want to place an order?" answered by typing: the two-stage fallback ends on it
+    and Rasa replays it (the replay is the tracker's latest message)."""
+    return [
+        action("action_listen"),
+        guessed("can u do smth w my stuff", "nlu_fallback", "place_order", "out_of_scope"),
+        action("action_two_stage_fallback"),
+        {"event": "active_loop", "name": "action_two_stage_fallback"},
+        said("Do you want to place an order?"),
+        action("action_listen"),
+        customer(intent),
+        action("action_two_stage_fallback"),
+        {"event": "active_loop", "name": None},
+        {"event": "rewind"},
+        action("action_listen"),
+    ]
+
+
+async def test_a_typed_yes_to_the_guess_goes_on_as_the_yes_button(dispatcher, domain):
+    tracker = get_tracker(intent="affirm", text="yes", events=typed_answer_to_the_guess("affirm"))
+
+    events = await ActionDefaultFallback().run(dispatcher, tracker, domain)
+
+    assert dispatcher.messages == []
+    assert [event["event"] for event in events] == ["rewind", "action", "user"]
+    assert events[1]["name"] == "action_listen"
+    assert events[2]["text"] == "/place_order"
+    assert events[2]["parse_data"]["intent"] == {"name": "place_order", "confidence": 1.0}
+
+
+async def test_a_typed_no_to_the_guess_asks_for_the_request_again(dispatcher, domain):
+    tracker = get_tracker(intent="deny", text="no", events=typed_answer_to_the_guess("deny"))
+
+    events = await ActionDefaultFallback().run(dispatcher, tracker, domain)
+
+    assert [m["response"] for m in dispatcher.messages] == ["utter_ok_rephrase"]
+    assert [event["event"] for event in events] == ["rewind"]
+
+
+async def test_a_yes_to_a_request_to_rephrase_is_a_miss(dispatcher, domain):
+    # Nothing was guessed ("Could you say it another way?"), so a yes answers nothing.
+    events = typed_answer_to_the_guess("affirm")
+    events[1] = guessed("hmm", "nlu_fallback", "out_of_scope", "affirm")
+    tracker = get_tracker(intent="affirm", text="yes", events=events)
+
+    await ActionDefaultFallback().run(dispatcher, tracker, domain)
+
+    assert [m["response"] for m in dispatcher.messages] == ["utter_default_again"]

@@ -30,6 +30,10 @@ def _not_changeable(order: Order) -> str:
 
 class ValidateChangeAddressForm(VerifiedCustomerForm):
     form = "change_address_form"
+    another_order_hint = (
+        'For another order, just ask again with its number, like "change the address of '
+        'order 100123".'
+    )
 
     def check_order(self, order: Order) -> str | None:
         return None if order.status.allows_address_change else _not_changeable(order)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action, FormValidationAction
 from rasa_sdk.events import SlotSet
+from rasa_sdk.forms import REQUESTED_SLOT
 
 from actions.crm import (
     CRMUnavailable,
@@ -55,6 +56,9 @@ class VerifiedCustomerForm(FormValidationAction):
     form = ""
     # An anonymous customer names an order to verify with either way.
     about_an_order = True
+    # Said after refusing an order named with the request (the form then ends): how to ask
+    # about another order.
+    another_order_hint = ""
 
     def name(self) -> str:
         return f"validate_{self.form}"
@@ -134,18 +138,25 @@ class VerifiedCustomerForm(FormValidationAction):
             )
             return {"order_id": None}
 
-        def problem(crm: CRM, customer_id: int | None) -> str | None:
+        def problem(crm: CRM, customer_id: int | None) -> tuple[str | None, bool]:
+            """Why the order is refused (or None), and whether the form itself refused it."""
             if customer_id is None:
-                return None  # anonymous: the email question that follows decides
+                return None, False  # anonymous: the email question that follows decides
             order = crm.orders.find_for_customer(customer_id, order_number)
             if order is None:
                 return (
                     f"I couldn't find order {order_number} on your account. "
                     "Could you check the number?"
-                )
-            return self.check_order(order)
+                ), False
+            return self.check_order(order), True
 
-        reason = await run_for_customer(tracker, problem)
+        reason, refused_by_form = await run_for_customer(tracker, problem)
+        if reason and refused_by_form and started_by_this_message(tracker, self.form):
+            # The order came with the request itself ("re-route order 100001") and cannot be
+            # used here: the refusal is the whole answer, so the form ends instead of asking for
+            # an order number too. Asking again about another order starts it afresh.
+            dispatcher.utter_message(text=f"{reason} {self.another_order_hint}".strip())
+            return {"order_id": None, REQUESTED_SLOT: None}
         if reason:
             dispatcher.utter_message(text=reason)
             return {"order_id": None}
@@ -154,6 +165,28 @@ class VerifiedCustomerForm(FormValidationAction):
     def check_order(self, order: Order) -> str | None:
         """A reason to refuse this (owned) order, or None to accept it."""
         return None
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        events = await super().run(dispatcher, tracker, domain)
+        # A validator that ended the form has the last word: the next slot rasa_sdk would
+        # request after it (for a form with extra slots) would ask again.
+        ended = next(
+            (
+                index
+                for index, event in enumerate(events)
+                if event.get("event") == "slot"
+                and event.get("name") == REQUESTED_SLOT
+                and event.get("value") is None
+            ),
+            None,
+        )
+        if ended is None:
+            return events
+        return events[: ended + 1] + [
+            event for event in events[ended + 1 :] if event.get("name") != REQUESTED_SLOT
+        ]
 
     @tell_customer_if_crm_unavailable(returning={"email": None})
     async def validate_email(
@@ -192,6 +225,17 @@ class VerifiedCustomerForm(FormValidationAction):
             return {"order_id": None, "email": None}
         dispatcher.utter_message(text=f"Thanks, {first_name(outcome)}, you're verified.")
         return {"email": email, "customer_name": outcome}
+
+
+def started_by_this_message(tracker: Tracker, form: str) -> bool:
+    """Whether the customer's latest message started the form (its slots came with the
+    request), rather than answering one of the form's questions."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "active_loop" and event.get("name") == form:
+            return True
+    return False
 
 
 def client_of(tracker: Tracker) -> str:
@@ -262,6 +306,10 @@ class OwnedOrderAction(Action):
         order_number = parse_order_number(tracker.get_slot("order_id"))
 
         def work(crm: CRM, customer_id: int | None) -> OrderReply | None:
+            if customer_id is not None and order_number is None:
+                # The form refused the order named with the request and ended: it has said
+                # why, and there is nothing to act on.
+                return OrderReply("", [SlotSet("order_id", None)])
             if customer_id is None or order_number is None:
                 return None
             order = crm.orders.find_for_customer(customer_id, order_number)
@@ -272,7 +320,8 @@ class OwnedOrderAction(Action):
         reply = await run_for_customer(tracker, work)
         if reply is None:
             return not_verified_reply(dispatcher)
-        dispatcher.utter_message(text=reply.text, buttons=reply.buttons or [])
+        if reply.text:
+            dispatcher.utter_message(text=reply.text, buttons=reply.buttons or [])
         return [*reply.events, SlotSet("email", None)]
 
     def handle(self, crm: CRM, order: Order, tracker: Tracker) -> OrderReply:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
+from rasa_sdk import Tracker
 from sqlalchemy import select
 
 from actions.orders import (
@@ -163,6 +165,48 @@ async def test_shipped_order_address_cannot_change(crm_url, dispatcher, domain):
 
     assert slot_events(events)["order_id"] is None
     assert "can no longer be changed" in texts(dispatcher)
+    # Typed as the answer to the form's question: the form stays and asks again.
+    assert "requested_slot" not in slot_events(events)
+
+
+def activated_with(tracker: Tracker, form: str, **slots: Any) -> Tracker:
+    """The tracker as a form's validation sees it when the form starts with `slots` already
+    taken from the customer's request (Rasa's activation: the loop, then the candidates)."""
+    state = tracker.current_state()
+    state["events"] = [*state["events"], {"event": "active_loop", "name": form}]
+    state["active_loop"] = {"name": form}
+    return with_new_slots(Tracker.from_dict(state), **slots)
+
+
+async def test_a_shipped_order_named_with_the_request_gets_one_answer(crm_url, dispatcher, domain):
+    # Ada has just tracked 100001 (shipped) and asks "can I change the delivery address?".
+    verify(crm_url, ADA)
+    tracker = activated_with(
+        get_tracker(intent="change_shipping_address", text="can I change the delivery address?"),
+        "change_address_form",
+        order_id="100001",
+    )
+
+    events = await ValidateChangeAddressForm().run(dispatcher, tracker, domain)
+
+    # The form ends with the refusal: no "What's the order number?" after it.
+    assert slot_events(events) == {"order_id": None, "requested_slot": None}
+    [message] = dispatcher.messages
+    assert "100001 is shipped, so its delivery address can no longer be changed" in message["text"]
+
+
+async def test_another_order_named_with_the_request_starts_the_form(crm_url, dispatcher, domain):
+    verify(crm_url, ADA)
+    tracker = activated_with(
+        get_tracker(text="change the address of order 100004"),
+        "change_address_form",
+        order_id="100004",
+    )
+
+    events = await ValidateChangeAddressForm().run(dispatcher, tracker, domain)
+
+    assert slot_events(events) == {"order_id": "100004"}
+    assert dispatcher.messages == []
 
 
 @pytest.mark.parametrize(
@@ -176,3 +220,39 @@ async def test_shipped_order_address_cannot_change(crm_url, dispatcher, domain):
 def test_the_delivery_estimate_reads_right_on_the_day(eta, expected):
     assert expected in describe_eta(eta, today=date(2026, 11, 25))
     assert describe_eta(None, today=date(2026, 11, 25)) == ""
+
+
+class _AskingMoreChangeAddressForm(ValidateChangeAddressForm):
+    """A form asking a verified customer more than the domain lists: rasa_sdk then appends
+    the next slot to request after the validators' events."""
+
+    def slots_for_customer(self, crm, customer_id, domain_slots, tracker):
+        return [*super().slots_for_customer(crm, customer_id, domain_slots, tracker), "email"]
+
+
+async def test_an_ended_form_is_not_reopened_by_the_next_slot_to_ask(crm_url, dispatcher, domain):
+    verify(crm_url, ADA)
+    tracker = activated_with(get_tracker(), "change_address_form", order_id="100001")
+
+    events = await _AskingMoreChangeAddressForm().run(dispatcher, tracker, domain)
+
+    assert slot_events(events) == {"order_id": None, "requested_slot": None}
+
+
+async def test_the_submit_after_a_refused_order_says_nothing_more(crm_url, dispatcher, domain):
+    # Rasa runs the form's submit action once the form ended, refused or completed alike.
+    verify(crm_url, ADA)
+
+    events = await ActionChangeAddress().run(dispatcher, get_tracker(), domain)
+
+    assert dispatcher.messages == []
+    assert slot_events(events) == {"order_id": None, "email": None}
+    assert order_status(crm_url, 100001) is OrderStatus.SHIPPED
+
+
+async def test_an_anonymous_submit_without_an_order_is_still_not_verified(
+    crm_url, dispatcher, domain
+):
+    await ActionChangeAddress().run(dispatcher, get_tracker(), domain)
+
+    assert "couldn't verify" in texts(dispatcher)

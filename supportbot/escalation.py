@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from supportbot.crm.profile import HIGH_VALUE_TIERS
 from supportbot.settings import Settings, get_settings
@@ -263,25 +264,26 @@ class EscalationModel:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def probability(
-        self, values: dict[str, float], vector: Sequence[float] | None = None
+        self, values: dict[str, float], vector: npt.ArrayLike | None = None
     ) -> tuple[float, dict[str, float]]:
         contributions = {
             name: self.weights[name] * (values[name] - self.means[name]) / self.scales[name]
             for name in FEATURE_NAMES
         }
         if self.vector_weights:
-            if vector is None or len(vector) != len(self.vector_weights):
+            array = None if vector is None else np.asarray(vector, dtype=float)
+            if array is None or array.shape != (len(self.vector_weights),):
                 raise ValueError(
                     f"this escalation model needs the last message's "
                     f"{len(self.vector_weights)}-d sentence vector"
                 )
-            z = (np.asarray(vector, dtype=float) - self.vector_means) / self.vector_scales
+            z = (array - self.vector_means) / self.vector_scales
             contributions[WORDING.name] = float(np.dot(self.vector_weights, z))
         logit = self.intercept + sum(contributions.values())
         return 1.0 / (1.0 + math.exp(-logit)), contributions
 
     def decide(
-        self, turns: Sequence[Turn], tier: str | None = None, vector: Sequence[float] | None = None
+        self, turns: Sequence[Turn], tier: str | None = None, vector: npt.ArrayLike | None = None
     ) -> Decision:
         """The decision after the newest of `turns`; `vector` is its sentence vector."""
         values = features(turns, tier)

@@ -111,6 +111,11 @@ async def test_bad_news_that_is_not_about_us_does_not_call_a_person(crm_url, dis
     assert "escalation_reason" not in slots
 
 
+async def test_a_bare_no_to_the_bots_question_is_not_a_complaint(crm_url, dispatcher, domain):
+    replies = await converse(["can u do smth w my stuff", "no"], dispatcher, domain)
+    assert all("escalation_reason" not in reply for reply in replies)
+
+
 async def test_a_negative_message_from_a_platinum_customer_is_logged_with_the_tier(
     crm_url, dispatcher, domain
 ):

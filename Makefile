@@ -92,8 +92,11 @@ train: $(MODEL)
 
 $(MODEL): $(TRAIN_INPUTS) | setup
 	@echo "== Training (skipped by Rasa when data and config are unchanged)"
+	@mkdir -p $(RESULTS)
 	@start=$$(date +%s); $(RASA) train --out $(MODEL_DIR) --fixed-model-name supportbot \
-	  && echo "== Training step took $$(( $$(date +%s) - start )) s"
+	  2>&1 | tee $(RESULTS)/train.log; echo "== Training step took $$(( $$(date +%s) - start )) s"
+	@# Training must print no warning about the data (lab/rasa_warnings.py says which are known).
+	$(VENV)/bin/python -m lab.rasa_warnings $(RESULTS)/train.log
 	@touch $@
 
 run: setup db $(MODEL)
@@ -135,7 +138,9 @@ types-assistant: $(RASA_VENV)/.installed
 	$(RASA_VENV)/bin/mypy --python-version 3.10 -p assistant -p common
 
 validate: setup
-	$(RASA) data validate
+	@mkdir -p $(RESULTS)
+	$(RASA) data validate 2>&1 | tee $(RESULTS)/validate.log
+	$(VENV)/bin/python -m lab.rasa_warnings $(RESULTS)/validate.log
 
 test-stories: $(MODEL)
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \

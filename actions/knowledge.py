@@ -95,7 +95,7 @@ class ActionAnswerQuestion(Action):
         closest = (
             f"'{best.slug}' ({best.score:.2f}) offered as a choice"
             if offered and best
-            else ("no article close enough to offer")
+            else "no article close enough to offer"
         )
         return (
             "kb_complaint",

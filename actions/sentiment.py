@@ -72,8 +72,9 @@ def _earlier_turns(tracker: Tracker) -> list[Turn]:
             if isinstance(value, dict) and "score" in value and "intensity" in value:
                 turns.append(Turn(text, float(value["score"]), float(value["intensity"])))
             text = None
-    # The newest user event is the message being analysed: it has no slot event yet.
-    return turns[-(MAX_TURNS - 1) :] if MAX_TURNS > 1 else []
+    # The newest user event is the message being analysed: it has no slot event yet, and it
+    # completes the decision's window of MAX_TURNS messages.
+    return turns[-(MAX_TURNS - 1) :]
 
 
 def _decide(turns: list[Turn], tier: str | None, vector: np.ndarray) -> Decision | None:

@@ -7,6 +7,7 @@ server, so the decision learns from what it will see.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,11 @@ ESCALATE = frozenset(
         "asks_for_person",
     }
 )
+# The project's own NLU examples are ordinary requests; these intents may hold anger or a request
+# for a person, so they are left out of the negatives.
+NOT_ORDINARY = frozenset({"complaint", "contact_human_agent", "contact_customer_service", "review"})
+NLU_DIR = PROJECT_ROOT / "data" / "nlu"
+_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 CARRY_ON = frozenset(
     {"calm_bad_news", "negative_not_about_us", "mild_annoyance", "calmed_down", "neutral"}
 )
@@ -85,6 +91,39 @@ def read_snippets(path: Path) -> list[Snippet]:
                 category=category,
             )
         )
+    return snippets
+
+
+def ordinary_requests(directory: Path = NLU_DIR) -> list[Snippet]:
+    """The hand-written NLU examples (not Bitext's) as one-message `neutral` snippets.
+
+    The writers' snippets are mostly about problems; in a real conversation most messages are
+    an order number, an email, "yes", "bye" or a plain request, and the decision must learn
+    that these need no person. Examples VADER finds intense are left out: a few requests are
+    written angrily, and this label would be wrong for them.
+    """
+    import yaml
+
+    lexicon = VaderSentiment()
+    snippets = []
+    for path in sorted(directory.glob("*.yml")):
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            intent = block.get("intent")
+            if not intent or intent in NOT_ORDINARY:
+                continue
+            for line in str(block.get("examples") or "").splitlines():
+                text = _ANNOTATION.sub(lambda match: match[1], line.strip().removeprefix("- "))
+                if not text or lexicon.analyse([text])[0].score <= -0.5:
+                    continue
+                snippets.append(
+                    Snippet(
+                        id=f"nlu-{intent}-{len(snippets)}",
+                        turns=(text,),
+                        tier=None,
+                        escalate=False,
+                        category="neutral",
+                    )
+                )
     return snippets
 
 

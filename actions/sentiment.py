@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 
 _lexicon: VaderSentiment | None = None
+HANDOFF_INTENT = "contact_human_agent"
 
 
 def _analyse(text: str) -> tuple[str, Sentiment, float, np.ndarray]:
@@ -136,6 +137,12 @@ class ActionAnalyseMessage(Action):
                 },
             )
         ]
+        if intent == HANDOFF_INTENT:
+            # The customer asked for a person: the handoff flow brings one, without the apology
+            # for a conversation gone wrong; the message is still recorded.
+            with suppress(CRMUnavailable):
+                await self._record(tracker, intent, sentiment, [], vector)
+            return events
         turns = [*_earlier_turns(tracker), Turn(text, sentiment.score, intensity)]
         try:
             reason = await self._record(tracker, intent, sentiment, turns, vector)
@@ -165,7 +172,7 @@ class ActionAnalyseMessage(Action):
             )
             # The stored profile: refreshed when a conversation ends, not on every message.
             tier = crm.profiles.get_or_refresh(customer_id).tier if customer_id else None
-            if interaction.handoff:  # already with a person
+            if interaction.handoff or not turns:  # already with a person, or asked for one
                 return None
             decision = _decide(turns, tier, vector)
             if decision is None or not decision.escalate:

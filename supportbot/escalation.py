@@ -55,7 +55,8 @@ def _cue(*patterns: str) -> re.Pattern[str]:
 # rest ("second time I order from you, love it" is not a repeat contact said in anger).
 REPEAT_CONTACT = _cue(
     r"\b(second|2nd|third|3rd|fourth|4th|fifth|5th|\d+(st|nd|rd|th)?)\s+time",
-    r"\b(twice|three times|again|yet again|once more)\b",
+    # Not "twice": "I was charged twice" is one problem, told once.
+    r"\b(again|yet again|once more)\b",
     r"\balready\s+(asked|told|emailed|e-mailed|called|rang|phoned|wrote|written|contacted|"
     r"explained|sent|reported|complained|chatted)",
     r"\b(nobody|no one|noone|no-one)\s+(ever\s+)?(answers?|answered|replies|replied|responds?|"
@@ -108,6 +109,8 @@ CALM = _cue(
     r"\b(no worries|no problem|all good|fair enough|makes sense|understood)\b",
 )
 _WORD = re.compile(r"[A-Za-z]{3,}")
+# What masking puts in place of personal data in stored messages (`<EMAIL_ADDRESS>`): not shouting.
+_PLACEHOLDER = re.compile(r"<[A-Z_]+>")
 # A clearly positive message hands over only with a cue in its own words (sarcasm, a request for
 # a person...): the model alone read "thank you so much, that's really helpful!" and "great
 # service" as needing a person. Many angry last messages score neutral ("so what now?"), so the
@@ -127,7 +130,7 @@ def may_escalate(last: Turn) -> bool:
 
 def _shouting(text: str) -> float:
     """The share of words of three letters or more written in capitals."""
-    words = _WORD.findall(text)
+    words = _WORD.findall(_PLACEHOLDER.sub(" ", text))
     if not words:
         return 0.0
     return sum(word.isupper() for word in words) / len(words)
@@ -200,7 +203,7 @@ FEATURES: tuple[Feature, ...] = (
     ),
     Feature("asks_for_person", "asks for a person", lambda t, h: _any(ASKS_FOR_PERSON, t)),
     Feature("sarcasm", "sarcasm cues", lambda t, h: _any(SARCASM, t)),
-    Feature("shouting", "writes in capitals", lambda t, h: max(_shouting(x.text) for x in t)),
+    Feature("shouting", "writes in capitals", lambda t, h: _shouting(_last(t).text)),
     Feature(
         "calm_last",
         "the last message is calm or thankful",

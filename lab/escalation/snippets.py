@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from supportbot.encoder import get_sentence_encoder
-from supportbot.escalation import MAX_TURNS, Turn
+from supportbot.escalation import CUES, MAX_TURNS, Turn
 from supportbot.sentiment import SentimentModel, VaderSentiment
 from supportbot.sentiment.features import normalise
 from supportbot.settings import PROJECT_ROOT
@@ -23,6 +23,7 @@ from supportbot.settings import PROJECT_ROOT
 DATA_DIR = PROJECT_ROOT / "data" / "escalation"
 TRAIN = DATA_DIR / "train.jsonl"
 TEST = DATA_DIR / "test.jsonl"
+TEST2 = DATA_DIR / "test2.jsonl"
 TIERS = frozenset({"bronze", "silver", "gold", "platinum"})
 ESCALATE = frozenset(
     {
@@ -37,8 +38,22 @@ ESCALATE = frozenset(
     }
 )
 # The project's own NLU examples are ordinary requests; these intents may hold anger or a request
-# for a person, so they are left out of the negatives.
-NOT_ORDINARY = frozenset({"complaint", "contact_human_agent", "contact_customer_service", "review"})
+# for a person, so they are left out of the negatives. A complaint counts only when calm ("I want
+# to make a complaint": the ticket form's job).
+NOT_ORDINARY = frozenset({"contact_human_agent", "contact_customer_service", "review"})
+CALM_COMPLAINT = -0.3
+SEED = 17
+# About half anonymous, as in the labelled snippets, the rest spread over the tiers.
+ORDINARY_TIERS: tuple[str | None, ...] = (
+    None,
+    "bronze",
+    None,
+    "silver",
+    None,
+    "gold",
+    None,
+    "platinum",
+)
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 _ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 CARRY_ON = frozenset(
@@ -95,35 +110,49 @@ def read_snippets(path: Path) -> list[Snippet]:
 
 
 def ordinary_requests(directory: Path = NLU_DIR) -> list[Snippet]:
-    """The hand-written NLU examples (not Bitext's) as one-message `neutral` snippets.
+    """The hand-written NLU examples (not Bitext's) as `neutral` snippets of 1 to 5 messages.
 
     The writers' snippets are mostly about problems; in a real conversation most messages are
     an order number, an email, "yes", "bye" or a plain request, and the decision must learn
-    that these need no person. Examples VADER finds intense are left out: a few requests are
-    written angrily, and this label would be wrong for them.
+    that these need no person, in long conversations and from any tier as well. Each example is
+    the last message of a snippet whose earlier messages are the examples before it (a seeded
+    shuffle). Examples VADER finds intense are left out: a few requests are written angrily,
+    and this label would be wrong for them.
     """
+    import random
+
     import yaml
 
     lexicon = VaderSentiment()
-    snippets = []
+    texts = []
     for path in sorted(directory.glob("*.yml")):
         for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
             intent = block.get("intent")
             if not intent or intent in NOT_ORDINARY:
                 continue
+            limit = CALM_COMPLAINT if intent == "complaint" else -0.5
             for line in str(block.get("examples") or "").splitlines():
                 text = _ANNOTATION.sub(lambda match: match[1], line.strip().removeprefix("- "))
-                if not text or lexicon.analyse([text])[0].score <= -0.5:
-                    continue
-                snippets.append(
-                    Snippet(
-                        id=f"nlu-{intent}-{len(snippets)}",
-                        turns=(text,),
-                        tier=None,
-                        escalate=False,
-                        category="neutral",
-                    )
-                )
+                # Nor those with an escalation cue ("i will not shop here anymore"): whether
+                # they need a person is the labelled snippets' to say.
+                cued = any(cue.search(text) for cue in CUES)
+                if text and not cued and lexicon.analyse([text])[0].score > limit:
+                    texts.append((intent, text))
+    random.Random(SEED).shuffle(texts)
+    snippets = []
+    for index, (intent, text) in enumerate(texts):
+        earlier = [t for _, t in texts[max(0, index - index % MAX_TURNS) : index]]
+        snippets.append(
+            Snippet(
+                id=f"nlu-{intent}-{index}",
+                turns=(*earlier, text),
+                # Verified customers of every tier ask ordinary things too; without them the
+                # decision learned that a platinum customer needs a person.
+                tier=ORDINARY_TIERS[index % len(ORDINARY_TIERS)],
+                escalate=False,
+                category="neutral",
+            )
+        )
     return snippets
 
 

@@ -111,6 +111,15 @@ async def test_bad_news_that_is_not_about_us_does_not_call_a_person(crm_url, dis
     assert "escalation_reason" not in slots
 
 
+async def test_asking_for_a_person_is_left_to_the_handoff_flow(crm_url, dispatcher, domain):
+    tracker = get_tracker(intent="contact_human_agent", text="talk to a human, NOW")
+    slots = slot_events(await ActionAnalyseMessage().run(dispatcher, tracker, domain))
+    assert "escalation_reason" not in slots and slots["sentiment"]["label"]
+    assert len(interaction(crm_url).message_sentiments) == 1
+    with crm_session(crm_url) as crm:
+        assert crm.decisions.for_conversation("conversation-1") == []
+
+
 async def test_a_bare_no_to_the_bots_question_is_not_a_complaint(crm_url, dispatcher, domain):
     replies = await converse(["can u do smth w my stuff", "no"], dispatcher, domain)
     assert all("escalation_reason" not in reply for reply in replies)

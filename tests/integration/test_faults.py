@@ -279,7 +279,7 @@ def test_the_canary_a_failing_action_leaves_no_email_or_card_in_any_log(
 
     # The ticket's description is the customer's text: the CRM fails with it in its query.
     with crm_table_missing(fault_stack, "tickets"):
-        reply = fault_stack.say(sender, f"charged twice on card {card}, write to {email}")
+        reply = fault_stack.say(sender, f"it was on card {card}, please write to {email}")
     assert CRM_DOWN in texts(reply)
 
     actions_log = wait_for_log(

@@ -141,7 +141,7 @@ class ActionDefaultFallback(Action):
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         unclear = answered_guess(tracker.events) if intent in ("affirm", "deny") else None
         guess = best_guess(unclear.get("parse_data") or {}) if unclear else None
-        if guess and intent == "affirm":
+        if guess and unclear is not None and intent == "affirm":
             # As the "Yes" button does: the guessed request, as if the customer had sent it.
             parse_data = {
                 "intent": {"name": guess, "confidence": 1.0},

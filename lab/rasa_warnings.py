@@ -32,7 +32,7 @@ def _action_sources(root: Path) -> str:
 
 
 def _slot_mapping_intents(domain: dict) -> set[str]:
-    intents = set()
+    intents: set[str] = set()
     for slot in (domain.get("slots") or {}).values():
         for mapping in slot.get("mappings") or []:
             named = mapping.get("intent")

@@ -137,18 +137,18 @@ class ActionAnalyseMessage(Action):
                 },
             )
         ]
-        if intent == HANDOFF_INTENT:
-            # The customer asked for a person: the handoff flow brings one, without the apology
-            # for a conversation gone wrong; the message is still recorded.
-            with suppress(CRMUnavailable):
-                await self._record(tracker, intent, sentiment, [], vector)
-            return events
-        turns = [*_earlier_turns(tracker), Turn(text, sentiment.score, intensity)]
+        # A customer who asked for a person gets one from the handoff flow, without the apology
+        # for a conversation gone wrong: no decision, but the message is still recorded.
+        turns = (
+            []
+            if intent == HANDOFF_INTENT
+            else [*_earlier_turns(tracker), Turn(text, sentiment.score, intensity)]
+        )
         try:
             reason = await self._record(tracker, intent, sentiment, turns, vector)
         except CRMUnavailable:
             # Without the CRM there is no tier; the messages alone may still call for a person.
-            decision = _decide(turns, None, vector)
+            decision = _decide(turns, None, vector) if turns else None
             reason = decision.reason if decision and decision.escalate else None
         if reason:
             events.append(SlotSet("escalation_reason", reason))

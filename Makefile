@@ -26,7 +26,7 @@ RASA := env $$($(VENV)/bin/supportbot env) $(RASA_VENV)/bin/rasa
 
 .PHONY: help setup run db train test test-fast lint lint-python lint-js types types-app types-lab types-assistant \
 	audit validate test-stories test-nlu pytest test-assistant bench-retrieval bench-sentiment bench-escalation \
-	bench-nlu bench-load bench-privacy clean
+	bench-nlu bench-load bench-privacy bench-insights clean
 
 help:
 	@echo "make run        set up, seed the demo CRM, train if needed, start everything"
@@ -39,6 +39,8 @@ help:
 	@echo "make bench-escalation  learned escalation decision vs the old rule -> reports/escalation.md"
 	@echo "make bench-load        the whole bot under load vs a stock rasa init bot -> reports/load.md"
 	@echo "make bench-privacy     PII detection vs stock Presidio on data/privacy -> reports/privacy.md"
+	@echo "make bench-insights    purchase models vs BG/NBD on CDNOW -> reports/insights.md"
+	@echo "                       (BENCH_INSIGHTS_ARGS='--quick' for a smoke run)"
 	@echo "                       (BENCH_LOAD_ARGS='--quick' for a smoke run)"
 	@echo "make bench-nlu         stock Rasa pipeline vs the project's on public NLU sets -> reports/nlu.md"
 	@echo "                       (resumable; BENCH_NLU_ARGS='--quick' or '--dataset braun', see README)"
@@ -182,6 +184,11 @@ bench-escalation: setup
 # (about a minute). Rewrites only the Detection section of reports/privacy.md.
 bench-privacy: setup
 	$(VENV)/bin/supportbot-lab bench-privacy
+
+# The CRM's purchase models vs BG/NBD and SOURCE.md's reference points on CDNOW (about a
+# minute), with calibration and lift charts in reports/insights/.
+bench-insights: setup
+	$(VENV)/bin/supportbot-lab bench-insights $(BENCH_INSIGHTS_ARGS)
 
 # Stock Rasa pipeline vs config.yml's NLU pipeline on the public datasets; each cell is cached in
 # reports/nlu/cells, so an interrupted run resumes where it stopped. Hours in full (README).

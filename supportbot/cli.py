@@ -71,7 +71,8 @@ def _db_seed(args: argparse.Namespace) -> int:
     else:
         print(
             f"Created {summary.customers} customers, {summary.orders} orders, "
-            f"{summary.invoices} invoices, {summary.refunds} refunds, {summary.tickets} tickets"
+            f"{summary.invoices} invoices, {summary.refunds} refunds, {summary.tickets} tickets, "
+            f"{summary.interactions} past conversations"
         )
     return 0
 
@@ -112,6 +113,29 @@ def _retention_run(args: argparse.Namespace) -> int:
     from supportbot.privacy.retention import run_retention
 
     print(run_retention(get_settings(), dry_run=args.dry_run).summary())
+    return 0
+
+
+def _insights_run(args: argparse.Namespace) -> int:
+    from supportbot.insights.batch import run_insights
+    from supportbot.store import migrate
+
+    if args.horizon_weeks < 1:
+        raise SettingsError("--horizon-weeks must be at least 1")
+    migrate()
+    if args.if_missing:
+        from supportbot.insights.queries import latest_run
+        from supportbot.store import crm_session
+
+        with crm_session() as crm:
+            latest = latest_run(crm.session)
+            if latest is not None:
+                print(f"Insights run {latest.id} is there already (--if-missing): nothing to do")
+                return 0
+    result = run_insights(
+        horizon_weeks=args.horizon_weeks, progress=lambda line: print(line, flush=True)
+    )
+    print(f"Insights run {result.run_id} finished for {result.customers} customers")
     return 0
 
 
@@ -518,6 +542,25 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "satisfaction-check", help="compare satisfaction estimates with the CSAT customers gave"
     ).set_defaults(handler=_satisfaction_check)
+
+    insights = commands.add_parser(
+        "insights", help="what the CRM learns: segments, churn, value, satisfaction, rules, themes"
+    ).add_subparsers(dest="insights_command", required=True)
+    insights_run = insights.add_parser(
+        "run", help="learn from the whole CRM now and store every customer's insights"
+    )
+    insights_run.add_argument(
+        "--horizon-weeks",
+        type=int,
+        default=13,
+        help="churn risk is the chance of no order within this many weeks (default 13)",
+    )
+    insights_run.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="only when no run has finished yet (what `make run` does for the demo CRM)",
+    )
+    insights_run.set_defaults(handler=_insights_run)
 
     retention = commands.add_parser(
         "retention", help="erase conversations older than SUPPORTBOT_RETENTION_DAYS"

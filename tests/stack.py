@@ -354,7 +354,7 @@ def _run_stack(
         pytest.skip(f"needs a trained model at {MODEL} and {RASA_PYTHON} (run `make train`)")
     migrate(crm_url)
     with crm_session(crm_url) as crm:
-        seed_demo_data(crm.session, customers=20)
+        seed_demo_data(crm.session, customers=20, support_history=False)
         seed_articles(crm.session)
     action_port, rasa_port = free_port(), free_port()
     settings = Settings.from_env(

@@ -82,6 +82,7 @@ $(ESCALATION): $(SENTIMENT) lab/escalation/train.py lab/escalation/snippets.py s
 db: setup
 	$(VENV)/bin/supportbot db migrate
 	$(VENV)/bin/supportbot db seed
+	$(VENV)/bin/supportbot insights run --if-missing
 
 # Make retrains only when an input is newer than the model, so later stages and `make run` do
 # not pay Rasa's own fingerprint check (about 25 s); Rasa still skips what did not change.

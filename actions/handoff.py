@@ -12,6 +12,7 @@ from actions.crm import (
     tell_customer_if_crm_unavailable,
 )
 from supportbot.crm import TicketKind
+from supportbot.insights.queries import valued_at_risk
 from supportbot.store import CRM
 
 if TYPE_CHECKING:
@@ -38,16 +39,19 @@ async def open_handoff(tracker: Tracker, subject: str, reason: str, note: str = 
 
     def work(crm: CRM, customer_id: int | None) -> str:
         intents = crm.interactions.start_or_get(sender_id).intents
+        # A valued customer at risk of leaving (the insights run) is served first.
+        at_risk = valued_at_risk(crm.session, customer_id) if customer_id else None
+        priority_note = f" Priority: {at_risk.sentence}." if at_risk else ""
         ticket = crm.tickets.open(
             kind=TicketKind.HANDOFF,
             subject=subject,
             description=(
                 f"Transcript: conversation {sender_id}. "
-                f"Intents so far: {', '.join(intents) or 'none'}.{note}"
+                f"Intents so far: {', '.join(intents) or 'none'}.{note}{priority_note}"
             ),
             customer_id=customer_id,
             sender_id=sender_id,
-            priority="high",
+            priority="urgent" if at_risk else "high",
         )
         crm.interactions.mark_handoff(sender_id, ticket)
         if customer_id is not None:  # the agent who takes over sees the profile as it is now

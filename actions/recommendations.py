@@ -1,4 +1,5 @@
-"""'What else would go with my order?': suggestions mined from what customers buy together."""
+"""'What else would go with my order?': suggestions from the association rules the nightly
+insights run mined over every order (`supportbot insights run`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from rasa_sdk import Action
 
 from actions.crm import run_for_customer, tell_customer_if_crm_unavailable
-from supportbot.crm.recommendations import Recommendation, recommend_for_customer
+from supportbot.insights.product_rules import Recommendation
+from supportbot.insights.queries import recommend_for_customer
 from supportbot.store import CRM
 
 if TYPE_CHECKING:
@@ -39,12 +41,13 @@ class ActionRecommendProducts(Action):
 
 
 def _recommend(crm: CRM, sender_id: str, customer_id: int) -> str:
-    basis, picks = recommend_for_customer(crm.session, customer_id)
+    suggestions = recommend_for_customer(crm.session, customer_id)
+    basis, picks, names = suggestions.basis, suggestions.picks, suggestions.names
     if basis is None or not picks:
         crm.decisions.log(
             sender_id,
             "recommend",
-            "No recommendation: no order yet, or no product bought together often enough.",
+            "No recommendation: no order yet, no insights run yet, or no rule fits the order.",
             customer_id=customer_id,
         )
         return (
@@ -54,21 +57,26 @@ def _recommend(crm: CRM, sender_id: str, customer_id: int) -> str:
     crm.decisions.log(
         sender_id,
         "recommend",
-        f"Suggested {', '.join(p.product_name for p in picks)} from co-purchases with order "
-        f"{basis.number}.",
+        f"Suggested {', '.join(p.sku for p in picks)} for order {basis.number} from the mined "
+        "rules: " + "; ".join(p.reason for p in picks) + ".",
         customer_id=customer_id,
         details={
             "order": basis.number,
             "products": [
-                {"sku": p.sku, "confidence": p.confidence, "because_of": p.because_of}
+                {
+                    "sku": p.sku,
+                    "confidence": p.confidence,
+                    "lift": p.lift,
+                    "because_of": list(p.because_of),
+                }
                 for p in picks
             ],
         },
     )
-    return f"Customers who bought items from your order {basis.number} also liked: " + "; ".join(
-        _describe(p) for p in picks
+    return f"Customers who ordered what's in your order {basis.number} also liked: " + "; ".join(
+        _describe(p, names) for p in picks
     )
 
 
-def _describe(pick: Recommendation) -> str:
-    return f"{pick.product_name} ({round(pick.confidence * 100)}% of orders with {pick.because_of})"
+def _describe(pick: Recommendation, names: dict[str, str]) -> str:
+    return f"{names.get(pick.sku, pick.sku)} ({pick.reason})"

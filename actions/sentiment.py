@@ -21,6 +21,7 @@ from rasa_sdk.events import SlotSet
 from actions.crm import CRMUnavailable, run_for_customer, run_in_crm
 from supportbot.encoder import get_sentence_encoder
 from supportbot.escalation import MAX_TURNS, Decision, Turn, get_escalation_model
+from supportbot.insights.queries import valued_at_risk
 from supportbot.sentiment import Sentiment, VaderSentiment, get_sentiment_model
 from supportbot.sentiment.features import normalise
 from supportbot.store import CRM
@@ -175,15 +176,28 @@ class ActionAnalyseMessage(Action):
             if interaction.handoff or not turns:  # already with a person, or asked for one
                 return None
             decision = _decide(turns, tier, vector)
-            if decision is None or not decision.escalate:
+            # What the insights run knows: a valued customer likely to leave who is unhappy
+            # now goes to a person even when the conversation alone would not call for one.
+            at_risk = valued_at_risk(crm.session, customer_id) if customer_id else None
+            escalate = decision is not None and decision.escalate
+            if not escalate and not (at_risk and sentiment.label == "negative"):
                 return None
+            if escalate and decision is not None:
+                reason = decision.reason
+            else:
+                reason = f"unhappy now, and {at_risk.sentence}" if at_risk else ""
+            details: dict[str, Any] = {**(decision.details() if decision else {}), "tier": tier}
+            if at_risk:
+                details["insights"] = at_risk.details()
+                if escalate:
+                    reason = f"{reason}; also {at_risk.sentence}"
             crm.decisions.log(
                 sender_id,
                 "escalate",
-                f"Handed to a person: {decision.reason}.",
+                f"Handed to a person: {reason}.",
                 customer_id=customer_id,
-                details={**decision.details(), "tier": tier},
+                details=details,
             )
-            return decision.reason
+            return reason
 
         return await run_for_customer(tracker, work)

@@ -18,6 +18,7 @@ from actions.crm import (
 )
 from actions.orders import describe_status
 from supportbot.crm import OrderStatus
+from supportbot.insights.models import CustomerInsight
 from supportbot.store import CRM
 
 logger = logging.getLogger(__name__)
@@ -116,7 +117,9 @@ def personal_greeting(
     customer = crm.customers.get(customer_id) if customer_id is not None else None
     if customer is None:
         return None
-    opening = f"Hi {first_name(customer.name)}, welcome back!"
+    insight = crm.session.get(CustomerInsight, customer.id)
+    segment = insight.segment if insight is not None else None
+    opening = segment_opening(first_name(customer.name), segment)
     open_tickets = crm.tickets.open_for_customer(customer.id)
     recent = crm.orders.recent_for_customer(customer.id, limit=1)
     active = [o for o in recent if o.status in ACTIVE_ORDER_STATUSES]
@@ -136,8 +139,28 @@ def personal_greeting(
             "or get you to a person. What can I do for you?"
         )
         reason = "Greeted by name; no open ticket or order on its way to mention."
+    if insight is not None and opening != segment_opening(first_name(customer.name), None):
+        reason += f" Tone for the segment '{segment}' (insights run {insight.run_id})."
     crm.decisions.log(tracker.sender_id, "greet", reason, customer_id=customer.id)
     return customer.name, opening + mention
+
+
+def segment_opening(name: str, segment: str | None) -> str:
+    """The greeting's first sentence, in the tone the customer's segment calls for."""
+    if segment is None:
+        return f"Hi {name}, welcome back!"
+    if "unhappy" in segment:
+        return (
+            f"Hi {name}, welcome back. I'm sorry things haven't gone smoothly lately; "
+            "I'll do my best to put that right."
+        )
+    if segment.startswith("loyal high spenders"):
+        return f"Hi {name}, great to see you again, and thank you for being such a loyal customer!"
+    if segment.startswith("new customers"):
+        return f"Hi {name}, welcome! It's good to have you with us."
+    if segment.startswith("lapsed customers"):
+        return f"Hi {name}, it's lovely to see you again!"
+    return f"Hi {name}, welcome back!"
 
 
 class ActionGoodbye(Action):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from supportbot.crm.models import Customer, Interaction, Order, Ticket, utc_iso
 from supportbot.crm.profile import current_profile
+from supportbot.insights.queries import customer_insight
 
 LATEST = 10
 
@@ -82,6 +83,8 @@ def profile_panel(session: Session, sender_id: str) -> dict[str, Any] | None:
             }
             for interaction in previous
         ],
+        # What the nightly insights run predicted, with its reasons (None before the first run).
+        "insights": customer_insight(session, customer.id),
         "stats": {
             "interaction_count": profile.interaction_count,
             "satisfaction_average": profile.satisfaction_average,

@@ -89,7 +89,8 @@ class HandoffQueue:
         return row
 
     def items(self) -> list[dict[str, Any]]:
-        """The queue as the console shows it: waiting conversations oldest first, then claimed."""
+        """The queue as the console shows it: waiting conversations, urgent ones (a valued
+        customer at risk of leaving) first and then oldest first; then the claimed ones."""
         rows = self.session.execute(
             select(HandoffRequest, Customer.id, Customer.name, Agent.id, Agent.name)
             .outerjoin(Interaction, Interaction.sender_id == HandoffRequest.sender_id)
@@ -98,6 +99,7 @@ class HandoffQueue:
             .where(HandoffRequest.state.in_([HandoffState.WAITING, HandoffState.CLAIMED]))
             .order_by(
                 case((HandoffRequest.state == HandoffState.WAITING, 0), else_=1),
+                case((HandoffRequest.priority == "urgent", 0), else_=1),
                 HandoffRequest.requested_at,
                 HandoffRequest.sender_id,
             )

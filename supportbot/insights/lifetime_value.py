@@ -21,7 +21,8 @@ import contextlib
 import io
 import json
 import math
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from lifetimes import BetaGeoFitter, GammaGammaFitter
+from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter
 from lifetimes.fitters import ConvergenceError
 
 from supportbot.insights.purchase_history import HistoryError, customers_at
@@ -74,9 +75,10 @@ Log = Callable[[str], None]
 
 @dataclass(frozen=True)
 class BaseModels:
-    """BG/NBD and Gamma-Gamma fitted on one history (unsupervised: no outcome needed)."""
+    """BG/NBD (or Pareto/NBD where BG/NBD cannot be fitted) and Gamma-Gamma, fitted on one
+    history (unsupervised: no outcome needed). The `bgnbd_*` features name the count model."""
 
-    bgnbd: BetaGeoFitter
+    bgnbd: BetaGeoFitter | ParetoNBDFitter
     gamma_gamma: GammaGammaFitter | None
     mean_spend: float
 
@@ -87,7 +89,8 @@ class BaseModels:
         gamma_gamma: GammaGammaFitter | None = None
         if len(repeaters) >= 20:
             gamma_gamma = GammaGammaFitter(penalizer_coef=0.001)
-            gamma_gamma.fit(repeaters["frequency"], repeaters["monetary_value"])
+            with _quiet_numpy():
+                gamma_gamma.fit(repeaters["frequency"], repeaters["monetary_value"])
         mean_spend = float(repeaters["monetary_value"].mean()) if len(repeaters) else 0.0
         return cls(bgnbd, gamma_gamma, mean_spend)
 
@@ -113,21 +116,38 @@ class BaseModels:
 
 
 # Unpenalised first (CDNOW's reference fit); small histories can leave a and b unidentified
-# (the optimiser walks off to log a = -17), so a little shrinkage is tried before giving up.
-PENALIZERS = (0.0, 0.001, 0.01, 0.1)
+# (the optimiser walks off to log a = -17), so a little shrinkage is tried next. Where nobody
+# seems to leave right after a purchase, BG/NBD's dropout probability sits at zero, the edge
+# of its range, and the fit never converges: Pareto/NBD, whose customers leave at any time,
+# stands in.
+PENALIZERS = (0.0, 0.001, 0.01)
+FALLBACK_PENALIZERS = (0.0, 0.01, 0.1)
 
 
-def _fit_bgnbd(summary: pd.DataFrame) -> BetaGeoFitter:
+@contextlib.contextmanager
+def _quiet_numpy() -> Iterator[None]:
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def _fit_bgnbd(summary: pd.DataFrame) -> BetaGeoFitter | ParetoNBDFitter:
     last: Exception | None = None
-    for penalizer in PENALIZERS:
-        bgnbd = BetaGeoFitter(penalizer_coef=penalizer)
+    candidates: list[BetaGeoFitter | ParetoNBDFitter] = [
+        *(BetaGeoFitter(penalizer_coef=p) for p in PENALIZERS),
+        *(ParetoNBDFitter(penalizer_coef=p) for p in FALLBACK_PENALIZERS),
+    ]
+    for model in candidates:
         try:
-            # lifetimes prints the optimiser's state when it fails; the error says enough.
-            with contextlib.redirect_stdout(io.StringIO()):
-                return bgnbd.fit(summary["frequency"], summary["recency"], summary["T"])
+            # lifetimes prints the optimiser's state when it fails (the error says enough), and
+            # the optimiser's trial steps take logs of zero on the way (numpy warns; harmless).
+            with contextlib.redirect_stdout(io.StringIO()), _quiet_numpy():
+                return model.fit(summary["frequency"], summary["recency"], summary["T"])
         except ConvergenceError as error:
             last = error
-    raise HistoryError(f"BG/NBD did not converge on {len(summary):,} customers") from last
+    raise HistoryError(
+        f"neither BG/NBD nor Pareto/NBD converged on {len(summary):,} customers"
+    ) from last
 
 
 def _logit(p: np.ndarray | pd.Series) -> np.ndarray:
@@ -141,8 +161,10 @@ def _at_least_one(expected: pd.Series) -> pd.Series:
 
 def _with_base(summary: pd.DataFrame, base: BaseModels, horizon: float) -> pd.DataFrame:
     frame = summary.copy()
-    frame["bgnbd_expected"] = base.expected_purchases(summary, horizon)
-    frame["bgnbd_alive"] = base.alive(summary)
+    # Rounded: where a parameter sits at the edge of its range the optimiser's last digits
+    # differ from fit to fit, and the trees would split differently on unchanged data.
+    frame["bgnbd_expected"] = base.expected_purchases(summary, horizon).round(4)
+    frame["bgnbd_alive"] = base.alive(summary).round(4)
     return frame
 
 
@@ -211,6 +233,10 @@ class PurchaseModel:
             "verbose": -1,
             "seed": seed,
             "num_threads": 2,
+            # The same data gives the same model on every run (threads would otherwise sum
+            # histograms in a different order, and small shops' splits would wander).
+            "deterministic": True,
+            "force_row_wise": True,
         }
         count_offset = np.log(rows["bgnbd_expected"] + EPS)
         buy_offset = _logit(_at_least_one(rows["bgnbd_expected"]))

@@ -36,6 +36,9 @@ def check_history(purchases: pd.DataFrame) -> pd.DataFrame:
     history["at"] = pd.to_datetime(history["at"], utc=False)
     if getattr(history["at"].dt, "tz", None) is not None:
         history["at"] = history["at"].dt.tz_convert("UTC").dt.tz_localize(None)
+    # Days, not moments: with times of day lifetimes can put a purchase's week after the
+    # customer's age at the cutoff (recency > T), and the models count weeks anyway.
+    history["at"] = history["at"].dt.normalize()
     history["value"] = pd.to_numeric(history["value"], errors="raise").astype(float)
     history["items"] = pd.to_numeric(history["items"], errors="raise").astype(float)
     if (history["value"] < 0).any():
@@ -51,6 +54,8 @@ def customers_at(
     With `end`, also `purchases_after` (repeat-purchase weeks in (cutoff, end]) and
     `value_after` (their spend), plus `horizon` (the outcome window in weeks)."""
     history = check_history(purchases)
+    cutoff = pd.Timestamp(cutoff).normalize()
+    end = None if end is None else pd.Timestamp(end).normalize()
     seen = history[history["at"] <= cutoff]
     if seen.empty:
         raise HistoryError(f"no purchases on or before {cutoff:%Y-%m-%d}")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 # Every model module, so that Base.metadata knows every table (migrations, tests).
 import supportbot.console.models
+import supportbot.insights.models
 import supportbot.kb.models  # noqa: F401
 from supportbot.console.takeover import HandoffQueue
 from supportbot.crm.db import get_engine, session_scope

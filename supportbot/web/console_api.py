@@ -30,6 +30,7 @@ from supportbot.console.audit import AuditTrail, agent_actor
 from supportbot.console.auth import REFUSED, Agents, CurrentAgent, LoginPolicy, SignedIn
 from supportbot.console.models import ReviewStatus
 from supportbot.console.profile_panel import profile_panel
+from supportbot.insights import queries
 from supportbot.privacy import erasure, retention
 from supportbot.privacy.pii import get_pii_detector
 from supportbot.rasa_client import (
@@ -59,6 +60,7 @@ from supportbot.web.responses import (
     ConversationDetail,
     ConversationPage,
     ErasureDone,
+    InsightsOverview,
     Intents,
     MarkedExample,
     PrivacyPolicy,
@@ -437,6 +439,17 @@ def get_analytics(
     of a period of UTC days (default: the last 30)."""
     figures = analytics.analytics(crm.session, analytics.period(date_from, date_to))
     return Analytics.model_validate(figures)
+
+
+@router.get("/insights")
+def get_insights(agent: Reader, crm: CRMSession) -> InsightsOverview:
+    """The latest insights run across customers: segments and their trend, complaint themes."""
+    return InsightsOverview.model_validate(
+        {
+            **queries.segments_view(crm.session),
+            "themes": queries.complaint_themes(crm.session),
+        }
+    )
 
 
 # --- privacy ------------------------------------------------------------------------------

@@ -213,11 +213,26 @@ class CustomerStats(Reply):
     sentiment_history: list[float]
 
 
+class CustomerInsightPanel(Reply):
+    """The latest insights run's predictions for the customer, each with its reasons."""
+
+    segment: str | None
+    churn_risk: float | None
+    expected_orders: float | None
+    expected_value: str | None
+    value_rank: float | None
+    predicted_satisfaction: float | None
+    reasons: dict[str, list[str]]
+    computed_at: str
+    run_id: int
+
+
 class CustomerPanel(Reply):
     customer: PanelCustomer
     orders: list[PanelOrder]
     tickets: list[PanelTicket]
     previous_conversations: list[PreviousConversation]
+    insights: CustomerInsightPanel | None
     stats: CustomerStats
 
 
@@ -290,6 +305,44 @@ class Analytics(Reply):
     csat_responses: int
     top_intents: list[IntentCount]
     busiest_hours: list[HourVolume]
+
+
+class InsightRunInfo(Reply):
+    id: int
+    finished_at: str | None
+    summary: dict[str, Any]
+    versions: dict[str, str]
+
+
+class SegmentInfo(Reply):
+    label: str
+    size: int
+    centroid: dict[str, float]
+
+
+class SegmentTrendPoint(Reply):
+    run_id: int
+    finished_at: str | None
+    sizes: dict[str, int]
+
+
+class ComplaintThemeInfo(Reply):
+    label: str
+    terms: list[str]
+    volume: int
+    change: float
+    weekly_counts: list[list[Any]]  # [ISO week's Monday, count], oldest first
+    examples: list[str]
+
+
+class InsightsOverview(Reply):
+    """What the latest insights run found across customers: segments (with their sizes over
+    the last runs) and complaint themes (with example feedback)."""
+
+    run: InsightRunInfo | None
+    segments: list[SegmentInfo]
+    trend: list[SegmentTrendPoint]
+    themes: list[ComplaintThemeInfo]
 
 
 # --- privacy -----------------------------------------------------------------------------------

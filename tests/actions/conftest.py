@@ -10,6 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from supportbot.identity import issue_customer_token
+from supportbot.insights.models import CustomerInsight, InsightRun
 from supportbot.store import crm_session
 from tests.conftest import IDENTITY_SECRET
 
@@ -100,3 +101,23 @@ def with_new_slots(tracker: Tracker, **slots: Any) -> Tracker:
     ]
     state["slots"] = {**state["slots"], **slots}
     return Tracker.from_dict(state)
+
+
+def mark_valued_at_risk(url: str, email: str, *, value_rank: float, churn_risk: float) -> None:
+    """What `supportbot insights run` stores for the customer (one finished run)."""
+    with crm_session(url) as crm:
+        customer = crm.customers.find_by_email(email)
+        assert customer is not None
+        run = InsightRun(status="finished", versions={}, summary={})
+        crm.session.add(run)
+        crm.session.flush()
+        crm.session.merge(
+            CustomerInsight(
+                customer_id=customer.id,
+                run_id=run.id,
+                segment="loyal high spenders",
+                churn_risk=churn_risk,
+                value_rank=value_rank,
+                reasons={"churn": ["no purchase for 120 days (raises churn risk)"]},
+            )
+        )

@@ -14,7 +14,8 @@ from supportbot.console.models import HandoffRequest, HandoffState
 from supportbot.console.takeover import HandoffQueue
 from supportbot.crm import Ticket
 from supportbot.store import crm_session
-from tests.actions.conftest import get_tracker
+from tests.actions.conftest import get_tracker, mark_valued_at_risk, token_for
+from tests.actions.test_orders import GRACE
 
 
 def row(url: str, sender_id: str) -> HandoffRequest | None:
@@ -84,3 +85,24 @@ async def test_a_second_handoff_puts_the_conversation_back_to_waiting(crm_url, d
     assert again is not None and again.state is HandoffState.WAITING
     assert again.agent_id is None and again.claimed_at is None and again.returned_at is None
     assert again.ticket_id != first.ticket_id and again.requested_at > first.requested_at
+
+
+async def test_a_valued_customer_at_risk_is_served_first(crm_url, dispatcher, domain):
+    # A guest asks first; then Grace, whom the insights mark as valued and likely to leave.
+    await ActionHandoff().run(dispatcher, get_tracker(sender_id="guest-first"), domain)
+    mark_valued_at_risk(crm_url, GRACE, value_rank=0.9, churn_risk=0.8)
+    metadata = {"customer_token": token_for(crm_url, GRACE)}
+    await ActionHandoff().run(
+        dispatcher, get_tracker(sender_id="grace-later", metadata=metadata), domain
+    )
+    with crm_session(crm_url) as crm:
+        assert [item["sender_id"] for item in crm.handoffs.items()] == [
+            "grace-later",
+            "guest-first",
+        ]
+        queued = crm.session.get(HandoffRequest, "grace-later")
+        assert queued is not None and queued.priority == "urgent"
+        ticket = crm.session.get(Ticket, queued.ticket_id)
+        assert ticket is not None and "Priority: a valued customer" in ticket.description
+        guest = crm.session.get(HandoffRequest, "guest-first")
+        assert guest is not None and guest.priority == "high"

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from actions.csat import SKIPPED, ActionRecordCsat, ValidateCsatForm, parse_rating
 from actions.handoff import ActionEscalate
 from actions.recommendations import ActionRecommendProducts
 from actions.session import ActionGreet
 from supportbot.crm import Ticket, TicketKind, TicketStatus
+from supportbot.crm.models import Order, OrderItem
+from supportbot.insights.models import CustomerInsight, InsightRun, ProductRuleRow
 from supportbot.store import crm_session
-from tests.actions.conftest import customer_id, get_tracker, slot_events, texts, token_for
+from tests.actions.conftest import (
+    customer_id,
+    get_tracker,
+    mark_valued_at_risk,
+    slot_events,
+    texts,
+    token_for,
+)
 from tests.actions.test_orders import ADA, GRACE, verify
 
 
@@ -60,14 +71,54 @@ async def test_anonymous_greeting_is_the_template_and_logs_nothing(crm_url, disp
     assert decisions(crm_url) == []
 
 
-async def test_recommendation_for_a_verified_customer(crm_url, dispatcher, domain):
+def store_rule(url: str, antecedent: str, consequent: str) -> None:
+    """A finished insights run holding one mined rule (as `supportbot insights run` stores)."""
+    with crm_session(url) as crm:
+        run = InsightRun(status="finished", versions={}, summary={})
+        crm.session.add(run)
+        crm.session.flush()
+        crm.session.add(
+            ProductRuleRow(
+                run_id=run.id,
+                antecedent=[antecedent],
+                consequent=consequent,
+                support=0.05,
+                confidence=0.4,
+                lift=2.5,
+                count=12,
+            )
+        )
+
+
+async def test_recommendation_comes_from_the_stored_rules(crm_url, dispatcher, domain):
+    ada = customer_id(crm_url, ADA)
+    with crm_session(crm_url) as crm:
+        orders = crm.session.scalars(select(Order).where(Order.customer_id == ada)).all()
+        owned = {i.sku for o in orders for i in o.items}
+        basket = sorted(i.sku for o in orders if o.number == 100004 for i in o.items)
+        names = dict(crm.session.execute(select(OrderItem.sku, OrderItem.product_name)).all())
+    suggestion = next(sku for sku in sorted(names) if sku not in owned)
+    store_rule(crm_url, basket[0], suggestion)
     verify(crm_url, ADA)
     await ActionRecommendProducts().run(
         dispatcher, get_tracker(intent="ask_recommendation", text="what goes with it?"), domain
     )
-    assert "your order 100004 also liked" in texts(dispatcher)
+    reply = texts(dispatcher)
+    assert "your order 100004 also liked" in reply and names[suggestion] in reply
+    assert "40% of orders" in reply and "2.5x the usual rate" in reply
     ((kind, reason),) = decisions(crm_url)
-    assert kind == "recommend" and "co-purchases with order 100004" in reason
+    assert kind == "recommend" and "order 100004 from the mined rules" in reason
+    assert suggestion in reason
+
+
+async def test_no_recommendation_before_the_first_insights_run(crm_url, dispatcher, domain):
+    verify(crm_url, ADA)
+    await ActionRecommendProducts().run(
+        dispatcher, get_tracker(intent="ask_recommendation", text="what goes with it?"), domain
+    )
+    assert "don't have a suggestion" in texts(dispatcher)
+    ((kind, reason),) = decisions(crm_url)
+    assert kind == "recommend" and "no insights run yet" in reason
 
 
 async def test_recommendation_needs_a_verified_customer(crm_url, dispatcher, domain):
@@ -157,3 +208,18 @@ async def test_a_skipped_csat_stores_nothing(crm_url, dispatcher, domain):
     assert dispatcher.messages[0]["response"] == "utter_csat_skipped"
     with crm_session(crm_url) as crm:
         assert crm.interactions.start_or_get("conversation-1").csat_rating is None
+
+
+async def test_the_greeting_takes_the_tone_of_the_customers_segment(crm_url, dispatcher, domain):
+    mark_valued_at_risk(crm_url, GRACE, value_rank=0.9, churn_risk=0.6)  # "loyal high spenders"
+    with crm_session(crm_url) as crm:
+        insight = crm.session.get(CustomerInsight, customer_id(crm_url, GRACE))
+        assert insight is not None
+        insight.segment = "steady customers, unhappy"
+    tracker = get_tracker(
+        intent="greet", text="hi", metadata={"customer_token": token_for(crm_url, GRACE)}
+    )
+    await ActionGreet().run(dispatcher, tracker, domain)
+    assert "I'm sorry things haven't gone smoothly lately" in texts(dispatcher)
+    ((kind, reason),) = decisions(crm_url)
+    assert kind == "greet" and "Tone for the segment 'steady customers, unhappy'" in reason

@@ -8,7 +8,7 @@ from actions.sentiment import ActionAnalyseMessage, _earlier_turns
 from supportbot.escalation import Turn
 from supportbot.settings import get_settings
 from supportbot.store import crm_session
-from tests.actions.conftest import get_tracker, slot_events, token_for
+from tests.actions.conftest import get_tracker, mark_valued_at_risk, slot_events, token_for
 from tests.actions.test_orders import ADA, GRACE
 
 FURIOUS = "This is the third time my parcel is late. I am absolutely furious, this is a disgrace!"
@@ -210,3 +210,34 @@ async def test_a_message_is_recorded_once_when_rasa_extracts_slots_again(
 
     assert await ActionAnalyseMessage().run(dispatcher, again, domain) == []
     assert len(interaction(crm_url).message_sentiments) == 1
+
+
+MILDLY_UNHAPPY = "hmm, that is a bit disappointing really"
+
+
+async def test_a_valued_customer_at_risk_who_is_unhappy_goes_to_a_person(
+    crm_url, dispatcher, domain
+):
+    metadata = {"customer_token": token_for(crm_url, GRACE)}
+    # The conversation alone does not call for a person...
+    before = await say(MILDLY_UNHAPPY, dispatcher, domain, metadata=metadata, sender_id="before")
+    assert before["sentiment"]["label"] == "negative"
+    assert "escalation_reason" not in before
+    # ...but the insights say Grace is worth keeping and may leave.
+    mark_valued_at_risk(crm_url, GRACE, value_rank=0.95, churn_risk=0.7)
+    after = await say(MILDLY_UNHAPPY, dispatcher, domain, metadata=metadata, sender_id="after")
+    reason = after["escalation_reason"]
+    assert "valued customer (top 5% by spend) at 70% churn risk" in reason
+    assert "no purchase for 120 days" in reason
+    with crm_session(crm_url) as crm:
+        (decision,) = crm.decisions.for_conversation("after")
+        assert decision.kind == "escalate" and decision.details["insights"]["churn_risk"] == 0.7
+
+
+async def test_a_valued_customer_not_at_risk_is_not_handed_over_for_a_mild_complaint(
+    crm_url, dispatcher, domain
+):
+    metadata = {"customer_token": token_for(crm_url, GRACE)}
+    mark_valued_at_risk(crm_url, GRACE, value_rank=0.95, churn_risk=0.2)
+    slots = await say(MILDLY_UNHAPPY, dispatcher, domain, metadata=metadata)
+    assert "escalation_reason" not in slots

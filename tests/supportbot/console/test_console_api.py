@@ -37,6 +37,7 @@ ROUTES = [
     ("GET", "/api/console/intents"),
     ("GET", "/api/console/analytics"),
     ("GET", "/api/console/analytics?date_from=2026-01-01&date_to=2026-01-31"),
+    ("GET", "/api/console/insights"),
     ("GET", "/api/console/privacy"),
     ("POST", "/api/console/customers/1/erasure"),
 ]

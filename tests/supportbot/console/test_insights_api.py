@@ -16,7 +16,8 @@ from supportbot.console import conversations as conv
 from supportbot.console.profile_panel import profile_panel
 from supportbot.console.training_data import domain_intents
 from supportbot.console.transcript import build_turns, decisions, recorded_sentiments
-from supportbot.crm import Interaction, TicketKind
+from supportbot.crm import Interaction, Ticket, TicketKind
+from supportbot.insights.models import ComplaintThemeRow, InsightRun, SegmentSummary
 from supportbot.rasa_client import messages_from_events
 from supportbot.store import crm_session
 from tests.supportbot.console.conftest import PASSWORD, add_hand_made_set, create_agent
@@ -152,6 +153,7 @@ def test_the_detail_has_turns_decisions_and_the_customer_panel(console: TestClie
         "sentiment_average": 0.4,
         "csat_rating": 4,
     }
+    assert profile["insights"] is None  # no insights run yet
     assert profile["stats"] == {
         "interaction_count": 2,
         "satisfaction_average": 4.2,
@@ -343,3 +345,48 @@ def test_the_detail_is_what_the_services_build(console: TestClient, rasa: FakeRa
     assert "notice" not in by_kind["bot"] and "agent_name" not in by_kind["notice"]
     assert detail["turns"][-3]["entities"][0]["role"] == "destination"
     assert "role" not in detail["turns"][0]["entities"][0]
+
+
+def test_the_insights_overview_shows_segments_their_trend_and_themes(
+    console: TestClient, crm_url: str
+):
+    empty = console.get("/api/console/insights").json()
+    assert empty == {"run": None, "segments": [], "trend": [], "themes": []}
+    with crm_session(crm_url) as crm:
+        session = crm.session
+        ticket = Ticket(kind=TicketKind.COMPLAINT, subject="Late", description="<b>late</b> again")
+        session.add(ticket)
+        for sizes in (
+            {"loyal high spenders": 3, "lapsed customers": 5},
+            {"loyal high spenders": 4, "lapsed customers": 4},
+        ):
+            run = InsightRun(status="finished", versions={"segments": "segments-1"}, summary={})
+            session.add(run)
+            session.flush()
+            for label, size in sizes.items():
+                session.add(
+                    SegmentSummary(
+                        run_id=run.id, label=label, size=size, centroid={"orders_last_year": 2.0}
+                    )
+                )
+        session.add(
+            ComplaintThemeRow(
+                run_id=run.id,
+                label="late delivery",
+                terms=["late delivery"],
+                volume=7,
+                change=2.5,
+                weekly_counts=[["2026-10-26", 7]],
+                examples=[{"source": "ticket", "id": ticket.id}],
+            )
+        )
+    overview = console.get("/api/console/insights").json()
+    assert overview["run"]["id"] == run.id
+    assert [(s["label"], s["size"]) for s in overview["segments"]] == [
+        ("loyal high spenders", 4),
+        ("lapsed customers", 4),
+    ]
+    assert [point["sizes"]["lapsed customers"] for point in overview["trend"]] == [5, 4]
+    (theme,) = overview["themes"]
+    # The example is read from the ticket as it is now (the browser escapes it).
+    assert theme["label"] == "late delivery" and theme["examples"] == ["<b>late</b> again"]

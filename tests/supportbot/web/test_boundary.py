@@ -147,6 +147,7 @@ def assert_store_down(response: Any, caplog: pytest.LogCaptureFixture) -> None:
         ("PUT", f"/api/console/conversations/{KNOWN}/review"),
         ("POST", f"/api/console/conversations/{KNOWN}/tags/vip"),
         ("GET", "/api/console/analytics"),
+        ("GET", "/api/console/insights"),
         ("GET", "/api/console/privacy"),
         ("GET", "/api/console/queue"),
         ("POST", f"/api/console/queue/{KNOWN}/claim"),

@@ -1,6 +1,8 @@
 /* #/analytics?date_from=&date_to=: KPI tiles and three charts (per day, top intents, busiest UTC
- * hours) for whole UTC days; by default the last 30. Chart.js is the vendored UMD build
- * (window.Chart), loaded by the page before the console's modules run. */
+ * hours) for whole UTC days; by default the last 30. Below them, what the latest insights run
+ * found: customer segments (sizes over the last runs) and complaint themes with examples.
+ * Chart.js is the vendored UMD build (window.Chart), loaded by the page before the console's
+ * modules run. */
 
 import { html, nothing } from "../vendor/lit-html/lit-html.js";
 import { api } from "./api.js";
@@ -15,6 +17,7 @@ export function analyticsView(view, params) {
   let to = params.get("date_to") || "";
   let busy = true;
   let body = message("muted", "Loading analytics\u2026");
+  let insights = nothing;
 
   function show(event) {
     event.preventDefault();
@@ -38,10 +41,21 @@ export function analyticsView(view, params) {
         ${[7, 30, 90].map((days) => html`<button type="button" @click=${() => lastDays(days)}>${"Last " + days + " days"}</button>`)}
       </div>
     </form>
-    <div class="analytics" aria-busy=${busy ? "true" : "false"}>${body}</div>`);
+    <div class="analytics" aria-busy=${busy ? "true" : "false"}>${body}</div>
+    ${insights}`);
 
   draw();
   view.focusHeading();
+
+  api("GET", "/insights").then((data) => {
+    if (!view.current()) return;
+    insights = insightsSections(data);
+    draw();
+  }, (error) => {
+    if (!view.current()) return;
+    insights = message("error", "Could not load the customer insights: " + error.message);
+    draw();
+  });
 
   api("GET", "/analytics?" + query({ date_from: from, date_to: to })).then((data) => {
     if (!view.current()) return;
@@ -139,4 +153,49 @@ function drawCharts(view, Chart, data) {
         backgroundColor: "#2e8b57", borderRadius: 3 }] },
     options: { ...common, scales: { y: counts } }
   }));
+}
+
+const CENTROID_LABELS = {
+  spend_last_year: "spend last year",
+  orders_last_year: "orders last year",
+  days_since_last_order: "days since last order",
+  contacts_last_year: "contacts last year",
+  mood: "mood",
+};
+
+/* Segments and complaint themes from the latest insights run (supportbot insights run). */
+function insightsSections(data) {
+  if (!data.run) {
+    return html`<section class="panel"><h2>Customer insights</h2>
+      <p class="muted">No insights run yet: run <code>supportbot insights run</code>.</p></section>`;
+  }
+  const runs = data.trend || [];
+  return html`
+    <section class="panel insights-segments">
+      <h2>Customer segments</h2>
+      <p class="muted small">Run ${data.run.id}, ${data.run.finished_at || ""}; sizes over the last ${runs.length} runs.</p>
+      <div class="table-wrap"><table>
+        <thead><tr><th scope="col">Segment</th><th scope="col">Customers</th>
+          ${Object.values(CENTROID_LABELS).map((label) => html`<th scope="col">${"Median " + label}</th>`)}
+          <th scope="col">Trend</th></tr></thead>
+        <tbody>${data.segments.map((segment) => html`
+          <tr><th scope="row">${segment.label}</th><td>${segment.size}</td>
+            ${Object.keys(CENTROID_LABELS).map((key) => html`<td>${segment.centroid[key] ?? DASH}</td>`)}
+            <td>${runs.map((point) => point.sizes[segment.label] ?? 0).join(" \u2192 ")}</td></tr>`)}
+        </tbody>
+      </table></div>
+    </section>
+    <section class="panel insights-themes">
+      <h2>Complaint themes</h2>
+      ${data.themes.length ? html`
+        <div class="table-wrap"><table>
+          <thead><tr><th scope="col">Theme</th><th scope="col">Mentions</th>
+            <th scope="col">Last week vs before</th><th scope="col">Examples</th></tr></thead>
+          <tbody>${data.themes.map((theme) => html`
+            <tr><th scope="row">${theme.label}</th><td>${theme.volume}</td>
+              <td>${(theme.change > 0 ? "+" : "") + theme.change.toFixed(1)}</td>
+              <td><ul class="examples">${theme.examples.map((text) => html`<li>${text}</li>`)}</ul></td></tr>`)}
+          </tbody>
+        </table></div>` : html`<p class="muted">No complaint themes in the latest run.</p>`}
+    </section>`;
 }

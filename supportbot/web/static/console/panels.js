@@ -4,7 +4,7 @@
 import { html, nothing } from "../vendor/lit-html/lit-html.js";
 import { repeat } from "../vendor/lit-html/directives/repeat.js";
 import { api } from "./api.js";
-import { DASH, dateTime, day, outOfFive, unique } from "./format.js";
+import { DASH, dateTime, day, outOfFive, percent, unique } from "./format.js";
 import {
   REVIEW_STATUSES, chip, conversationHref, fact, field, headRow, options, sentimentChip
 } from "./ui.js";
@@ -38,6 +38,7 @@ export function profilePanel(profile) {
           ? html`<span class="chips">${stats.sentiment_history.slice(-5).map((score) =>
             sentimentChip(null, score))}</span>` : DASH)}
       </dl>
+      ${insightsSection(profile.insights)}
       <h3>Latest orders</h3>
       ${miniTable(profile.orders, ["Order", "Status", "Total", "Placed"],
         (o) => [o.reference, o.status, String(o.total), day(o.placed_at)], "No orders.")}
@@ -52,6 +53,27 @@ export function profilePanel(profile) {
               .filter(Boolean).join(" \u00b7 ")}</span></li>`)}
         </ul>` : html`<p class="muted">None before this one.</p>`}
     </section>`;
+}
+
+/* What the nightly insights run predicted, each figure with the reasons behind it. */
+function insightsSection(insights) {
+  if (!insights) {
+    return html`<h3>Insights</h3><p class="muted">No insights run yet (supportbot insights run).</p>`;
+  }
+  const reasons = insights.reasons || {};
+  const because = (key, title) => (reasons[key] || []).length
+    ? html`<p class="small muted">${title}</p>
+      <ul class="reasons">${reasons[key].map((r) => html`<li>${r}</li>`)}</ul>` : nothing;
+  return html`
+    <h3>Insights <span class="muted small">as of ${day(insights.computed_at)}</span></h3>
+    <dl class="mini insights">
+      ${fact("Segment", insights.segment ? chip(insights.segment, "segment") : DASH)}
+      ${fact("Churn risk", percent(insights.churn_risk))}
+      ${fact("Expected value", insights.expected_value == null ? DASH : insights.expected_value)}
+      ${fact("Predicted satisfaction", outOfFive(insights.predicted_satisfaction))}
+    </dl>
+    ${because("churn", "Why this churn risk")}${because("segment", "Why this segment")}
+    ${because("satisfaction", "Why this satisfaction")}`;
 }
 
 function miniTable(rows, head, cells, empty) {

@@ -33,7 +33,7 @@ def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"sqlite:///{Path(tmp_path_factory.mktemp('insights')) / 'crm.db'}"
     migrate(url)
     with crm_session(url) as store:
-        seed_demo_data(store.session, customers=150)
+        seed_demo_data(store.session, customers=100)
     yield url
 
 

@@ -176,3 +176,14 @@ def test_a_bad_horizon_is_refused_before_anything_is_written(crm: str) -> None:
         run_insights(crm, now=NOW, horizon_weeks=0)
     with crm_session(crm) as store:
         assert store.session.scalar(select(func.count(InsightRun.id))) == runs
+
+
+def test_nothing_is_predicted_about_an_erased_customer(crm: str, first_run: int) -> None:
+    with crm_session(crm) as store:
+        erased = store.session.scalars(select(Customer).order_by(Customer.id.desc())).first()
+        assert erased is not None
+        erased.email = f"erased-{erased.id}@erased.invalid"  # what erasure leaves
+        erased_id = erased.id
+    run_insights(crm, now=NOW)
+    with crm_session(crm) as store:
+        assert store.session.get(CustomerInsight, erased_id) is None

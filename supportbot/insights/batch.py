@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from supportbot.crm.db import session_scope
 from supportbot.crm.models import (
+    ERASED_EMAIL_DOMAIN,
     Customer,
     Interaction,
     Order,
@@ -101,7 +102,14 @@ def _run(
     session: Session, run_id: int, now: datetime, horizon_weeks: int, say: Progress
 ) -> RunResult:
     started = time.perf_counter()
-    customers = list(session.scalars(select(Customer.id).order_by(Customer.id)))
+    # Erased customers stay as anonymous owners of their orders: nothing is predicted about them.
+    customers = list(
+        session.scalars(
+            select(Customer.id)
+            .where(Customer.email.not_like(f"%@{ERASED_EMAIL_DOMAIN}"))
+            .order_by(Customer.id)
+        )
+    )
     orders = list(session.scalars(select(Order).where(Order.status.not_in(_NOT_REVENUE))))
     interactions = list(
         session.scalars(select(Interaction).where(Interaction.customer_id.is_not(None)))

@@ -55,11 +55,7 @@ def segment_customers(features: pd.DataFrame) -> Segmentation:
     if len(features) < max(K_CHOICES) * 3:
         raise ValueError(f"segments need at least {max(K_CHOICES) * 3} customers")
     raw = features.loc[:, list(FEATURES)].astype(float).fillna(0.0)
-    transformed = raw.copy()
-    for name in SKEWED:
-        transformed[name] = np.log1p(transformed[name].clip(lower=0))
-    scaler = StandardScaler().fit(transformed)
-    points = scaler.transform(transformed)
+    points = z_scores(raw)
     silhouettes: dict[int, float] = {}
     fits: dict[int, KMeans] = {}
     for k in K_CHOICES:
@@ -69,7 +65,7 @@ def segment_customers(features: pd.DataFrame) -> Segmentation:
     k = max(silhouettes, key=lambda choice: (round(silhouettes[choice], 4), -choice))
     model = fits[k]
     z_centroids = model.cluster_centers_
-    names = _unique_names([_name(center) for center in z_centroids])
+    names = name_centroids(z_centroids)
     labels = pd.Series([names[i] for i in model.labels_], index=features.index, name="segment")
     centroids = {
         names[i]: {
@@ -90,6 +86,22 @@ def segment_customers(features: pd.DataFrame) -> Segmentation:
         centroids=centroids,
         reasons=reasons,
     )
+
+
+def z_scores(features: pd.DataFrame) -> np.ndarray:
+    """The points k-means sees: FEATURES (in this order), the skewed ones log-scaled, each
+    standardised with its population standard deviation (StandardScaler)."""
+    transformed = features.loc[:, list(FEATURES)].astype(float).fillna(0.0)
+    for name in SKEWED:
+        transformed[name] = np.log1p(transformed[name].clip(lower=0))
+    points: np.ndarray = StandardScaler().fit_transform(transformed)
+    return points
+
+
+def name_centroids(z_centroids: np.ndarray) -> list[str]:
+    """A distinct name per centroid (rows in z-space, columns FEATURES), in the rows' order;
+    the Spark job names its segments with it too."""
+    return _unique_names([_name(np.asarray(center, dtype=float)) for center in z_centroids])
 
 
 def _name(center: np.ndarray) -> str:

@@ -75,6 +75,7 @@ from supportbot.crm.models import (
     Ticket,
     utcnow,
 )
+from supportbot.insights.models import CustomerInsight
 from supportbot.privacy.pii import get_pii_detector
 from supportbot.settings import Settings
 from supportbot.store import CRM, crm_session
@@ -502,7 +503,8 @@ def _anonymise_customer(
     session: Session, customer_id: int, deleted: dict[str, int], anonymised: dict[str, int]
 ) -> None:
     """The customer row stays as the anonymous owner of what must be kept; the person goes,
-    with their tickets' text, the assistant's decisions about them and their cached profile."""
+    with their tickets' text, the assistant's decisions about them, their cached profile and
+    their insights."""
     person = dict(name=ERASED_NAME, email=_erased_email(customer_id), phone=None)
     customer = update(Customer).where(Customer.id == customer_id)
     _tally(session, anonymised, "customer", customer.values(**person, shipping_address=""))
@@ -517,6 +519,9 @@ def _anonymise_customer(
     _tally(session, deleted, "decisions", decisions)
     profile = delete(CustomerProfile).where(CustomerProfile.customer_id == customer_id)
     _tally(session, deleted, "cached profiles", profile)
+    # What the insights run predicted about them, with its reasons (the next run has no row).
+    insight = delete(CustomerInsight).where(CustomerInsight.customer_id == customer_id)
+    _tally(session, deleted, "customer insights", insight)
 
 
 def _erase_conversation_rows(

@@ -16,6 +16,7 @@ from supportbot.cli import main
 from supportbot.console.models import AuditEntry, HandoffRequest, HandoffState
 from supportbot.console.training_data import read_blocks
 from supportbot.crm.models import Customer, CustomerProfile, Interaction, Invoice
+from supportbot.insights.models import CustomerInsight, InsightRun
 from supportbot.privacy.erasure import (
     ERASED_NAME,
     ErasureError,
@@ -45,10 +46,18 @@ def test_erasing_a_customer_leaves_no_trace_of_them_but_keeps_invoices(
     settings: Settings,
 ) -> None:
     customer_id = seed_wanda(settings)
+    with crm_session(settings.database_url) as crm:  # what an insights run said about her
+        run = InsightRun(status="finished", versions={}, summary={})
+        crm.session.add(run)
+        crm.session.flush()
+        crm.session.add(
+            CustomerInsight(customer_id=customer_id, run_id=run.id, segment="lapsed customers")
+        )
 
     report = erase_customer(settings, customer_id, actor="cli", reason="asked by letter")
 
     assert report.conversations == ("conv-w1", "conv-w2")
+    assert report.deleted["customer insights"] == 1
     assert report.deleted["tracker events"] == 2
     assert report.deleted["review-file examples"] == 1
     assert report.anonymised["tracker events elsewhere that named the email"] == 1
@@ -72,6 +81,7 @@ def test_erasing_a_customer_leaves_no_trace_of_them_but_keeps_invoices(
         # Kept for the tax office, owned by the anonymous row.
         assert crm.session.scalar(select(Invoice.amount).where(Invoice.customer_id == customer_id))
         assert crm.session.get(CustomerProfile, customer_id) is None
+        assert crm.session.get(CustomerInsight, customer_id) is None
         interaction = crm.interactions.find("conv-w2")
         assert interaction is not None
         assert (interaction.customer_id, interaction.csat_rating) == (None, 2)

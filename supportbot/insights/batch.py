@@ -308,6 +308,8 @@ def _segment_features(
     first_seen: dict[int, datetime] = {}
     moods: dict[int, list[float]] = defaultdict(list)
     for order in orders:
+        if order.customer_id not in frame.index:  # an erased customer's kept orders
+            continue
         placed = as_utc(order.placed_at)
         customer = order.customer_id
         first_seen[customer] = min(first_seen.get(customer, placed), placed)

@@ -186,8 +186,9 @@ bench-escalation: setup
 bench-privacy: setup
 	$(VENV)/bin/supportbot-lab bench-privacy
 
-# The CRM's purchase models vs BG/NBD and SOURCE.md's reference points on CDNOW (about a
-# minute), with calibration and lift charts in reports/insights/.
+# The CRM's purchase models vs BG/NBD and SOURCE.md's reference points on CDNOW, with
+# calibration and lift charts in reports/insights/; then the whole insights job on the seeded
+# demo CRM -> reports/insights-demo.md (about two minutes in all).
 bench-insights: setup
 	$(VENV)/bin/supportbot-lab bench-insights $(BENCH_INSIGHTS_ARGS)
 

@@ -58,7 +58,7 @@ Progress = Callable[[str], None]
 DEFAULT_HORIZON_WEEKS = 13
 CENT = Decimal("0.01")
 _NOT_REVENUE = (OrderStatus.CANCELLED, OrderStatus.RETURNED)
-LOW_RATING = 3  # CSAT comments at or below it are read as complaints
+LOW_RATING = 2  # CSAT comments at or below it are read as complaints (a 3 is mixed)
 
 
 @dataclass(frozen=True)

@@ -363,6 +363,7 @@ def _group_themes(texts: list[_Text]) -> list[_Group]:
         else:
             seed.phrases.extend(group.phrases)
             seed.texts |= group.texts
+    themes = _merge_overlapping(themes)
     # Words: a word mostly used within one phrase's theme ("delivery" in "my delivery was
     # late") is that theme's; a word used in many is a theme of its own.
     phrase_themes = list(themes)
@@ -380,6 +381,32 @@ def _group_themes(texts: list[_Text]) -> list[_Group]:
     for theme in themes:
         theme.phrases.sort(key=lambda phrase: (-len(phrase_texts[phrase]), phrase))
     return themes
+
+
+# Two phrase themes found mostly in the same texts are one complaint worded in several
+# phrases ("tracking info" and "info could be clearer" in the same comments).
+SAME_TEXTS = 0.8
+
+
+def _merge_overlapping(themes: list[_Group]) -> list[_Group]:
+    merged: list[_Group] = []
+    for theme in sorted(themes, key=lambda t: (-len(t.texts), sorted(t.lemmas))):
+        home = next(
+            (
+                kept
+                for kept in merged
+                if len(kept.texts & theme.texts)
+                >= SAME_TEXTS * min(len(kept.texts), len(theme.texts))
+            ),
+            None,
+        )
+        if home is None:
+            merged.append(theme)
+        else:
+            home.phrases.extend(theme.phrases)
+            home.texts |= theme.texts
+            home.lemmas |= theme.lemmas
+    return merged
 
 
 @dataclass(frozen=True)

@@ -107,12 +107,14 @@ def name_centroids(z_centroids: np.ndarray) -> list[str]:
 def _name(center: np.ndarray) -> str:
     z = dict(zip(FEATURES, center, strict=True))
     spend, orders = z["spend_last_year"], z["orders_last_year"]
-    recent, tenure = -z["days_since_last_order"], z["tenure_days"]
+    quiet, tenure = z["days_since_last_order"], z["tenure_days"]
     unhappy = max(-z["mood"], z["complaints_last_year"])
     if tenure < -1.0:
         base = "new customers"
-    elif recent < -NOTABLE and orders < 0:
+    elif quiet > 2 * NOTABLE and orders < 0:
         base = "lapsed customers"
+    elif quiet > NOTABLE:
+        base = "drifting away"
     elif spend > NOTABLE and orders > NOTABLE:
         base = "loyal high spenders"
     elif spend > NOTABLE:

@@ -121,6 +121,13 @@ def test_rules_are_mined_once_and_read_by_the_bot(crm: str, first_run: int) -> N
                 assert pick.sku not in owned and pick.reason.startswith("in ")
                 suggested += 1
         assert suggested > 0
+        # The run stored each customer's next-best products, with the rule's reason.
+        stored_picks = [
+            pick for row in session.scalars(select(CustomerInsight)) for pick in row.next_products
+        ]
+        assert stored_picks and all(
+            p["reason"].startswith("in ") and p["name"] for p in stored_picks
+        )
 
 
 def test_themes_cite_their_sources_and_forget_erased_text(crm: str, first_run: int) -> None:
@@ -157,6 +164,7 @@ def test_the_console_panel_shows_the_insight(crm: str, first_run: int) -> None:
         insight = panel["insights"]
         assert insight["segment"] and insight["run_id"] >= first_run
         assert insight["reasons"]["segment"]
+        assert isinstance(insight["next_products"], list)
         session.rollback()
 
 

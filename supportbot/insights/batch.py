@@ -50,7 +50,7 @@ from supportbot.insights.models import (
     ProductRuleRow,
     SegmentSummary,
 )
-from supportbot.insights.product_rules import mine_product_rules
+from supportbot.insights.product_rules import mine_product_rules, next_best_products
 from supportbot.insights.purchase_history import HistoryError
 
 log = logging.getLogger(__name__)
@@ -184,6 +184,20 @@ def _run(
     baskets = [sorted({item.sku for item in o.items}) for o in orders if o.items]
     rules = mine_product_rules(baskets, min_support=0.01, min_confidence=0.2, min_lift=1.2)
     summary["rules"] = {"baskets": len(baskets), "rules": len(rules)}
+    names = {item.sku: item.product_name for o in orders for item in o.items}
+    latest_order: dict[int, Order] = {}
+    owned: dict[int, set[str]] = defaultdict(set)
+    for order in sorted(orders, key=lambda o: (as_utc(o.placed_at), o.id)):
+        latest_order[order.customer_id] = order
+        owned[order.customer_id].update(item.sku for item in order.items)
+    for customer, order in latest_order.items():
+        if customer in rows:
+            picks = next_best_products(
+                rules, {i.sku for i in order.items}, owned[customer], limit=3, names=names
+            )
+            rows[customer]["next_products"] = [
+                {"sku": p.sku, "name": names.get(p.sku, p.sku), "reason": p.reason} for p in picks
+            ]
     versions["rules"] = "mlxtend-fpgrowth"
     say(f"  {len(rules)} rules from {len(baskets):,} baskets")
 
@@ -207,6 +221,7 @@ def _run(
                 expected_value=row.get("expected_value"),
                 value_rank=row.get("value_rank"),
                 predicted_satisfaction=row.get("predicted_satisfaction"),
+                next_products=row.get("next_products", []),
                 reasons=row["reasons"],
                 computed_at=computed_at,
             )

@@ -138,11 +138,14 @@ def _fit_bgnbd(summary: pd.DataFrame) -> BetaGeoFitter | ParetoNBDFitter:
         *(ParetoNBDFitter(penalizer_coef=p) for p in FALLBACK_PENALIZERS),
     ]
     for model in candidates:
+        # Pareto/NBD starts from a random point unless told where (the same data must give
+        # the same fit); BG/NBD always starts from 0.1.
+        start = {"initial_params": np.ones(4)} if isinstance(model, ParetoNBDFitter) else {}
         try:
             # lifetimes prints the optimiser's state when it fails (the error says enough), and
             # the optimiser's trial steps take logs of zero on the way (numpy warns; harmless).
             with contextlib.redirect_stdout(io.StringIO()), _quiet_numpy():
-                return model.fit(summary["frequency"], summary["recency"], summary["T"])
+                return model.fit(summary["frequency"], summary["recency"], summary["T"], **start)
         except ConvergenceError as error:
             last = error
     raise HistoryError(

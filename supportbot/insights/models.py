@@ -45,6 +45,8 @@ class CustomerInsight(Base):
     # Share of customers who spent less in the last year (0..1): "valued" is the top fifth.
     value_rank: Mapped[float | None] = mapped_column(Float)
     predicted_satisfaction: Mapped[float | None] = mapped_column(Float)  # 1-5
+    # Next-best products from the run's rules for the latest order: [{"sku", "reason"}].
+    next_products: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # Readable reasons per prediction: {"churn": [...], "segment": [...], "satisfaction": [...]}.
     reasons: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

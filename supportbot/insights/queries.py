@@ -47,6 +47,7 @@ def customer_insight(session: Session, customer_id: int) -> dict[str, Any] | Non
         "expected_value": None if row.expected_value is None else str(row.expected_value),
         "value_rank": row.value_rank,
         "predicted_satisfaction": row.predicted_satisfaction,
+        "next_products": list(row.next_products or []),
         "reasons": dict(row.reasons or {}),
         "computed_at": utc_iso(row.computed_at),
         "run_id": row.run_id,

@@ -213,6 +213,12 @@ class CustomerStats(Reply):
     sentiment_history: list[float]
 
 
+class NextProduct(Reply):
+    sku: str
+    name: str
+    reason: str
+
+
 class CustomerInsightPanel(Reply):
     """The latest insights run's predictions for the customer, each with its reasons."""
 
@@ -222,6 +228,7 @@ class CustomerInsightPanel(Reply):
     expected_value: str | None
     value_rank: float | None
     predicted_satisfaction: float | None
+    next_products: list[NextProduct]
     reasons: dict[str, list[str]]
     computed_at: str
     run_id: int

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("expected_value", sa.Numeric(10, 2), nullable=True),
         sa.Column("value_rank", sa.Float(), nullable=True),
         sa.Column("predicted_satisfaction", sa.Float(), nullable=True),
+        sa.Column("next_products", sa.JSON(), nullable=False),
         sa.Column("reasons", sa.JSON(), nullable=False),
         sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
     )

@@ -73,7 +73,9 @@ function insightsSection(insights) {
       ${fact("Predicted satisfaction", outOfFive(insights.predicted_satisfaction))}
     </dl>
     ${because("churn", "Why this churn risk")}${because("segment", "Why this segment")}
-    ${because("satisfaction", "Why this satisfaction")}`;
+    ${because("satisfaction", "Why this satisfaction")}
+    ${(insights.next_products || []).length ? html`<p class="small muted">Next-best products</p>
+      <ul class="reasons">${insights.next_products.map((p) => html`<li><strong>${p.name}</strong>: ${p.reason}</li>`)}</ul>` : nothing}`;
 }
 
 function miniTable(rows, head, cells, empty) {

@@ -139,6 +139,38 @@ def _insights_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _insights_export(args: argparse.Namespace) -> int:
+    from supportbot.insights.spark_job import export_crm
+
+    summary = export_crm(None, args.directory)
+    print(
+        f"Exported the CRM to {summary.directory} ({summary.format}, no personal data): "
+        + ", ".join(f"{count:,} {table}" for table, count in summary.counts.items())
+    )
+    return 0
+
+
+def _insights_spark(args: argparse.Namespace) -> int:
+    from supportbot.insights.spark_job import LOCAL_MASTER, run_on_spark
+
+    # settings.py has no Spark section: the master is this command's own concern.
+    master = args.master or os.environ.get("SUPPORTBOT_SPARK_MASTER", "").strip() or LOCAL_MASTER
+    if args.k is not None and args.k < 2:
+        raise SettingsError("--k must be at least 2")
+    result = run_on_spark(args.directory, now=utcnow(), master=master, k=args.k, log=print)
+    print(f"{result.k} segments:")
+    for name, size in sorted(result.sizes.items(), key=lambda item: -item[1]):
+        print(f"  {size:>8,}  {name}")
+    print(f"The strongest of {len(result.rules)} rules:")
+    for rule in result.rules[:10]:
+        print(
+            f"  {' + '.join(rule.antecedent)} -> {rule.consequent}: lift {rule.lift:.2f}, "
+            f"confidence {rule.confidence:.0%}, support {rule.support:.1%}"
+        )
+    print("Nothing was written to the CRM (`supportbot insights run` stores insights).")
+    return 0
+
+
 def _satisfaction_check(args: argparse.Namespace) -> int:
     from supportbot.crm.profile import check_satisfaction_estimates
     from supportbot.store import crm_session
@@ -561,6 +593,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="only when no run has finished yet (what `make run` does for the demo CRM)",
     )
     insights_run.set_defaults(handler=_insights_run)
+    insights_export = insights.add_parser(
+        "export",
+        help="write what the Spark job reads (ids, dates, amounts, SKUs, sentiment, ticket kinds; "
+        "no names, emails or text) into a directory",
+    )
+    insights_export.add_argument("directory", type=Path)
+    insights_export.set_defaults(handler=_insights_export)
+    spark_help = (
+        "segments and product rules of an export on Apache Spark; prints them and writes "
+        "nothing to the CRM"
+    )
+    insights_spark = insights.add_parser("spark", help=spark_help, description=spark_help)
+    insights_spark.add_argument(
+        "directory", help="the export: a local directory, or a URI the cluster reads (hdfs://...)"
+    )
+    insights_spark.add_argument(
+        "--master",
+        help="the Spark master, e.g. spark://host:7077 (default: SUPPORTBOT_SPARK_MASTER, "
+        "else local[2])",
+    )
+    insights_spark.add_argument(
+        "--k", type=int, help="the number of segments (default: the best silhouette over 3-7)"
+    )
+    insights_spark.set_defaults(handler=_insights_spark)
 
     retention = commands.add_parser(
         "retention", help="erase conversations older than SUPPORTBOT_RETENTION_DAYS"

@@ -79,7 +79,7 @@ def mine_product_rules(
     inclusive. Ties are broken by confidence, then by the SKUs, so the same baskets always give
     the same list.
     """
-    _check_thresholds(min_support, min_confidence, min_lift, max_len)
+    check_thresholds(min_support, min_confidence, min_lift, max_len)
     transactions = _transactions(baskets)
     total = len(transactions)
     if not any(transactions):
@@ -97,9 +97,9 @@ def mine_product_rules(
     # fpgrowth turns min_support into a count with ceil(min_support * n), and 0.07 * 100 is
     # 7.000000000000001: an itemset in exactly 7 of 100 baskets would be lost. Pass a support
     # half a basket below the least qualifying count instead.
-    least_count = _least_count(min_support, total)
+    least = least_count(min_support, total)
     itemsets = fpgrowth(
-        onehot, min_support=(least_count - 0.5) / total, use_colnames=True, max_len=max_len
+        onehot, min_support=(least - 0.5) / total, use_colnames=True, max_len=max_len
     )
     if not (itemsets["itemsets"].map(len) > 1).any():
         return []  # nothing bought together often enough; association_rules needs pairs
@@ -190,7 +190,7 @@ def _strength(rule: ProductRule) -> tuple[float, float, tuple[str, ...], str]:
     return (-rule.lift, -rule.confidence, rule.antecedent, rule.consequent)
 
 
-def _check_thresholds(
+def check_thresholds(
     min_support: float, min_confidence: float, min_lift: float, max_len: int
 ) -> None:
     if not 0.0 < min_support <= 1.0:
@@ -203,7 +203,7 @@ def _check_thresholds(
         raise ValueError(f"max_len must be an integer of at least 2 (a pair), got {max_len!r}")
 
 
-def _least_count(min_support: float, total: int) -> int:
+def least_count(min_support: float, total: int) -> int:
     """The fewest baskets, out of `total`, whose share reaches `min_support`."""
     count = max(1, math.ceil(min_support * total))
     # ceil of a product carries its rounding error: settle it on the share itself.
